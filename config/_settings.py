@@ -1,0 +1,165 @@
+"""canhgac's configuration: one YAML file, overridable by CANHGAC_* environment variables.
+
+Precedence, highest first: environment variables (nested keys joined by "__", e.g.
+CANHGAC_API__PORT=9000), the YAML file, the defaults below. Unknown keys are errors,
+so a typo never silently falls back to a default.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+LineFormat = Literal["auto", "nginx", "apache", "auth"]
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and the problem."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FileSourceConfig(_Section):
+    """Log files followed across rotation, each line parsed in `format`."""
+
+    type: Literal["file"] = "file"
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    paths: Annotated[list[str], Field(min_length=1)]
+    format: LineFormat = "auto"
+    system: str | None = None
+    organization: str | None = None
+    hostname: str | None = None
+    from_beginning: bool = True
+    """Read files found at start-up from their first line (else from their end)."""
+    poll_interval: Annotated[float, Field(gt=0, le=60)] = 1.0
+
+
+SourceConfig = FileSourceConfig
+
+
+class ApiConfig(_Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+
+
+class RulesConfig(_Section):
+    bundled: bool = True
+    """Load the rules shipped in canhgac/rules."""
+    paths: list[str] = []
+    """More files or folders of Sigma rules."""
+
+
+class IncidentsConfig(_Section):
+    window_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(minutes=self.window_minutes)
+
+
+class PipelineConfig(_Section):
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    queue_batches: Annotated[int, Field(ge=1, le=1000)] = 16
+    """How many batches may wait for the correlator before collectors slow down."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CANHGAC_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    data_dir: Path = Path("data")
+    timezone: str = "Asia/Ho_Chi_Minh"
+    """Zone of log timestamps that carry none (auth.log), and of the panel."""
+    api: ApiConfig = ApiConfig()
+    rules: RulesConfig = RulesConfig()
+    incidents: IncidentsConfig = IncidentsConfig()
+    pipeline: PipelineConfig = PipelineConfig()
+    sources: list[SourceConfig] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+        names = [s.name for s in sources]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"source names must be unique: {', '.join(dupes)}")
+        return sources
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "canhgac.sqlite3"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file comes in through init_settings (see load_settings), below the env.
+        return env_settings, init_settings
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Read the YAML file (if any), then environment variables, then `overrides`.
+
+    Raises ConfigError naming each wrong key, e.g. "sources.0.format: Input should be...".
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        data = _read_yaml(path)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        origin = f" in {path}" if path else ""
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration{origin}: {problems}") from exc
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"configuration file {path} must hold a mapping of keys at the top")
+    return data

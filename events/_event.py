@@ -1,0 +1,85 @@
+"""The `Event` every stage after the parser works on."""
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from canhgac.events._ecs import nest_ecs
+
+Scalar = str | int | float | bool | None
+FieldValue = Scalar | tuple[Scalar, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One normalized event.
+
+    `fields` holds ECS fields by their dotted names ("source.ip", "event.original"),
+    flat so that a rule looks a field up with one dict access; "@timestamp" is kept
+    apart as `timestamp` (always timezone-aware UTC).
+    """
+
+    id: str
+    timestamp: datetime
+    fields: Mapping[str, FieldValue]
+
+    def get(self, name: str) -> FieldValue:
+        """The field's value, or None when the event does not carry it."""
+        return self.fields.get(name)
+
+    def to_ecs(self) -> dict[str, Any]:
+        """The event as a nested ECS JSON document."""
+        document = nest_ecs(
+            {k: list(v) if isinstance(v, tuple) else v for k, v in self.fields.items()}
+        )
+        document["@timestamp"] = self.timestamp.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        document.setdefault("event", {})["id"] = self.id
+        return document
+
+
+def event_id(origin: str, position: int | str, raw: bytes | str) -> str:
+    """A deterministic id from where an event came from and what it said.
+
+    `origin` names the source object (a file's fingerprint, a capture, a sender),
+    `position` where in it (a byte offset, a packet index). The raw bytes are part of
+    the id so that a file rewritten in place does not alias its old lines. Reading the
+    same line again yields the same id, which the store uses to never keep it twice.
+    """
+    data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(origin.encode("utf-8", "surrogateescape"))
+    digest.update(b"\x00")
+    digest.update(str(position).encode())
+    digest.update(b"\x00")
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def make_event(
+    *,
+    id: str,
+    timestamp: datetime,
+    fields: Mapping[str, FieldValue],
+    original: str,
+    path: str | None = None,
+    system: str | None = None,
+    organization: str | None = None,
+) -> Event:
+    """Build an Event from parser output plus what the source configuration says.
+
+    The parser's fields win, except for the ones the source owns: `event.original`,
+    `log.file.path`, `labels.system` and `organization.name`.
+    """
+    if timestamp.tzinfo is None:
+        raise ValueError("event timestamps must be timezone-aware")
+    merged: dict[str, FieldValue] = {k: v for k, v in fields.items() if v is not None}
+    merged["event.original"] = original
+    if path is not None:
+        merged["log.file.path"] = path
+    if system is not None:
+        merged["labels.system"] = system
+    if organization is not None:
+        merged["organization.name"] = organization
+    return Event(id=id, timestamp=timestamp.astimezone(UTC), fields=merged)
