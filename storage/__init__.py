@@ -9,15 +9,23 @@ from canhgac.storage._model import (
     StoreCounts,
     WriteBatch,
 )
-from canhgac.storage._store import IncidentNotFoundError, Store, StoreError
+from canhgac.storage._sqlite import SQLiteStore
+from canhgac.storage._store import (
+    IncidentNotFoundError,
+    InvalidCursorError,
+    Store,
+    StoreError,
+)
 
 __all__ = [
     "ApiKeyRecord",
     "Checkpoint",
     "IncidentNotFoundError",
     "IncidentQuery",
+    "InvalidCursorError",
     "Page",
     "Role",
+    "SQLiteStore",
     "Store",
     "StoreCounts",
     "StoreError",

@@ -32,6 +32,10 @@ class IncidentNotFoundError(StoreError):
     pass
 
 
+class InvalidCursorError(StoreError):
+    """A page cursor the store did not hand out, or one that was altered."""
+
+
 class Store(Protocol):
     # -- ingest side (one writer) -------------------------------------------------
     def known_event_ids(self, ids: Sequence[str]) -> set[str]:

@@ -1,0 +1,710 @@
+"""`SQLiteStore`: the embedded default `Store`, one SQLite file in WAL mode.
+
+One writer connection, guarded by a lock, takes the ingest pipeline's batches and the
+analysts' updates; every other thread (the API's pool) reads through its own
+connection, which WAL lets run while a write is under way.
+"""
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from canhgac.correlator import Alert, Severity
+from canhgac.events import DeadLetter, Event
+from canhgac.incidents import (
+    OPEN_STATUSES,
+    AuditEntry,
+    GroupKey,
+    Incident,
+    IncidentRef,
+    IncidentUpdate,
+)
+from canhgac.storage._migrations import migrate
+from canhgac.storage._model import (
+    ApiKeyRecord,
+    Checkpoint,
+    IncidentQuery,
+    Page,
+    StoreCounts,
+    WriteBatch,
+)
+from canhgac.storage._sqlite_rows import (
+    alert_from_row,
+    alert_row,
+    api_key_from_row,
+    api_key_row,
+    audit_from_row,
+    audit_row,
+    dead_letter_from_row,
+    dead_letter_row,
+    decode_cursor,
+    dump_json,
+    encode_cursor,
+    event_from_row,
+    event_row,
+    format_time,
+    incident_from_row,
+    incident_row,
+    load_json,
+    parse_time,
+    sql_text,
+)
+from canhgac.storage._store import IncidentNotFoundError, StoreError
+
+BUSY_TIMEOUT_SECONDS = 10.0
+"""How long a connection waits for another process's lock before failing."""
+
+_OPEN_STATUS_VALUES = tuple(status.value for status in OPEN_STATUSES)
+
+_ERROR_HINTS = (
+    ("locked", "another process is using the database; stop it or try again"),
+    ("busy", "another process is using the database; stop it or try again"),
+    ("readonly", "make the database file and its folder writable"),
+    ("full", "free some disk space"),
+    ("disk i/o", "check the disk the database is on"),
+    ("not a database", "the file is not a canhgac database; move it aside or use another path"),
+    ("malformed", "the file is damaged; restore a backup or move it aside"),
+    ("foreign key", "an alert or audit entry names an incident that is not stored"),
+    ("closed", "open the store again"),
+)
+
+# Lists of values are bound as one JSON array and read with json_each: one statement
+# whatever the number of ids, and no SQL text built from data. Rows whose id is stored
+# already are skipped (ON CONFLICT (id) DO NOTHING, which unlike INSERT OR IGNORE
+# still fails on any other broken constraint).
+_KNOWN_EVENT_IDS = "SELECT id FROM events WHERE id IN (SELECT value FROM json_each(?))"
+_SELECT_EVENTS = "SELECT id, ts, doc FROM events WHERE id IN (SELECT value FROM json_each(?))"
+_INSERT_EVENTS = """
+INSERT INTO events
+    (id, ts, dataset, system, organization, source_ip, user_name, host_name, doc)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO NOTHING
+"""
+_INSERT_DEAD_LETTERS = """
+INSERT INTO dead_letters (source, path, line_number, reason, raw, received_at)
+VALUES (?, ?, ?, ?, ?, ?)
+"""
+_SELECT_DEAD_LETTERS = """
+SELECT source, path, line_number, reason, raw, received_at
+FROM dead_letters ORDER BY id DESC LIMIT ?
+"""
+_INCIDENT_COLUMNS = """id, title, rule_id, rule_title, severity, status, assignee,
+    entity_field, entity_value, system, organization, first_seen, last_seen, alert_count,
+    created_at, updated_at"""
+_LAST_SEEN_COLUMN = 12  # of _INCIDENT_COLUMNS, for the page cursor
+_SELECT_INCIDENT = """
+SELECT id, title, rule_id, rule_title, severity, status, assignee,
+    entity_field, entity_value, system, organization, first_seen, last_seen, alert_count,
+    created_at, updated_at
+FROM incidents WHERE id = ?
+"""
+_INSERT_INCIDENTS = """
+INSERT INTO incidents (id, title, rule_id, rule_title, severity, status, assignee,
+    entity_field, entity_value, system, organization, first_seen, last_seen, alert_count,
+    created_at, updated_at, severity_rank)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO NOTHING
+"""
+# Growths only raise counts, times and severity: status, assignee and title stay the
+# analyst's. In SET, every column reference reads the row as it was before the update.
+_GROW_INCIDENT = """
+UPDATE incidents SET
+    alert_count = alert_count + ?1,
+    last_seen = max(last_seen, ?2),
+    severity = CASE WHEN ?3 > severity_rank THEN ?4 ELSE severity END,
+    severity_rank = max(severity_rank, ?3),
+    updated_at = ?5
+WHERE id = ?6
+"""
+_STORED_INCIDENT_IDS = "SELECT id FROM incidents WHERE id IN (SELECT value FROM json_each(?))"
+# ?1 is a JSON array of [rule_id, entity_field, entity_value, organization] keys, ?2 the
+# open statuses, ?3 `since`. INDEXED BY: without statistics the planner would pick the
+# organization index to save a sort, reading every incident of an agency.
+_OPEN_INCIDENTS = """
+WITH wanted AS (
+    SELECT CAST(key AS INTEGER) AS n,
+        json_extract(value, '$[0]') AS rule_id,
+        json_extract(value, '$[1]') AS entity_field,
+        json_extract(value, '$[2]') AS entity_value,
+        json_extract(value, '$[3]') AS organization
+    FROM json_each(?1)
+),
+found AS (
+    SELECT w.n AS n, (
+        SELECT i.id FROM incidents AS i INDEXED BY incidents_grouping
+        WHERE i.rule_id = w.rule_id
+            AND i.entity_field IS w.entity_field
+            AND i.entity_value IS w.entity_value
+            AND i.organization IS w.organization
+            AND i.status IN (SELECT value FROM json_each(?2))
+            AND i.window_closed = 0
+            AND i.last_seen >= ?3
+        ORDER BY i.last_seen DESC, i.id DESC
+        LIMIT 1
+    ) AS incident_id
+    FROM wanted AS w
+)
+SELECT found.n, i.id, i.last_seen, i.severity
+FROM found JOIN incidents AS i ON i.id = found.incident_id
+"""
+_CLOSE_WINDOWS = "UPDATE incidents SET window_closed = 1 WHERE window_closed = 0 AND last_seen < ?"
+_SET_INCIDENT_WORKFLOW = (
+    "UPDATE incidents SET status = ?, assignee = ?, updated_at = ? WHERE id = ?"
+)
+_INSERT_ALERTS = """
+INSERT INTO alerts (id, rule_id, rule_title, severity, ts, incident_id, system,
+    organization, entities, tags, description, event_ids)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO NOTHING
+"""
+_SELECT_INCIDENT_ALERTS = """
+SELECT id, rule_id, rule_title, severity, ts, incident_id, system,
+    organization, entities, tags, description, event_ids
+FROM alerts WHERE incident_id = ? ORDER BY ts, id LIMIT ?
+"""
+_INSERT_AUDIT = """
+INSERT INTO audit (incident_id, at, actor, action, field, old_value, new_value, reason)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_SELECT_AUDIT = """
+SELECT incident_id, at, actor, action, field, old_value, new_value, reason
+FROM audit WHERE incident_id = ? ORDER BY id
+"""
+_SELECT_CHECKPOINT = "SELECT state FROM checkpoints WHERE name = ?"
+_UPSERT_CHECKPOINT = """
+INSERT INTO checkpoints (name, state, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+"""
+_COUNTS = """
+SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM alerts),
+    (SELECT count(*) FROM incidents),
+    (SELECT count(*) FROM incidents WHERE status IN (SELECT value FROM json_each(?))),
+    (SELECT count(*) FROM dead_letters)
+"""
+_INSERT_API_KEY = """
+INSERT INTO api_keys (id, name, role, key_hash, created_at, revoked) VALUES (?, ?, ?, ?, ?, ?)
+"""
+_SELECT_API_KEY_BY_HASH = """
+SELECT id, name, role, key_hash, created_at, revoked FROM api_keys WHERE key_hash = ?
+"""
+_SELECT_API_KEYS = """
+SELECT id, name, role, key_hash, created_at, revoked FROM api_keys ORDER BY created_at, id
+"""
+_REVOKE_API_KEY = "UPDATE api_keys SET revoked = 1 WHERE id = ?"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentListingSql:
+    """The two statements behind `list_incidents`: one page, and the total."""
+
+    page_sql: str
+    page_params: tuple[Any, ...]
+    count_sql: str
+    count_params: tuple[Any, ...]
+
+
+def incident_listing_sql(query: IncidentQuery) -> IncidentListingSql:
+    """The SQL of a listing: filters of `query`, newest last_seen first, after the cursor.
+
+    Raises StoreError for a limit below 1 and InvalidCursorError for a bad cursor.
+    """
+    if query.limit < 1:
+        raise StoreError(f"the page size must be at least 1, not {query.limit}")
+    clauses: list[str] = []
+    params: list[Any] = []
+    for clause, values in (
+        ("status IN (SELECT value FROM json_each(?))", [s.value for s in query.statuses]),
+        ("severity IN (SELECT value FROM json_each(?))", [s.value for s in query.severities]),
+        ("system IN (SELECT value FROM json_each(?))", [sql_text(s) for s in query.systems]),
+        (
+            "organization IN (SELECT value FROM json_each(?))",
+            [sql_text(org) for org in query.organizations],
+        ),
+    ):
+        if values:
+            clauses.append(clause)
+            params.append(dump_json(values))
+    if query.since is not None:
+        clauses.append("last_seen >= ?")
+        params.append(format_time(query.since))
+    if query.until is not None:
+        clauses.append("first_seen < ?")
+        params.append(format_time(query.until))
+    count_where = " AND ".join(clauses) or "1"
+    page_params = list(params)
+    if query.cursor is not None:
+        clauses.append("(last_seen, id) < (?, ?)")
+        page_params.extend(decode_cursor(query.cursor))
+    page_where = " AND ".join(clauses) or "1"
+    # Only this function's fixed clauses are joined into the SQL; values are bound.
+    page_sql = (
+        f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE {page_where}"  # noqa: S608
+        " ORDER BY last_seen DESC, id DESC LIMIT ?"
+    )
+    count_sql = f"SELECT count(*) FROM incidents WHERE {count_where}"  # noqa: S608
+    # One row more than the page tells whether another page follows.
+    return IncidentListingSql(page_sql, (*page_params, query.limit + 1), count_sql, tuple(params))
+
+
+def _connect(path: Path, *, reader: bool) -> sqlite3.Connection:
+    # Autocommit mode: transactions are begun explicitly (BEGIN IMMEDIATE for writes).
+    connection = sqlite3.connect(
+        path,
+        timeout=BUSY_TIMEOUT_SECONDS,
+        isolation_level=None,
+        check_same_thread=False,
+    )
+    try:
+        connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute("PRAGMA foreign_keys = ON")
+        if reader:
+            connection.execute("PRAGMA query_only = ON")
+    except sqlite3.Error:
+        connection.close()
+        raise
+    return connection
+
+
+class SQLiteStore:
+    """The `Store` in one SQLite file. Create it with `SQLiteStore.open(path)`.
+
+    Thread-safe: writes serialize on one connection; each reading thread gets its own.
+    Use it as a context manager, or call `close()`.
+    """
+
+    def __init__(
+        self, path: Path, writer: sqlite3.Connection, clock: Callable[[], datetime]
+    ) -> None:
+        """Use `SQLiteStore.open`; this takes a writer connection already migrated."""
+        self.path = path
+        self._writer = writer
+        self._write_lock = threading.Lock()
+        self._clock = clock
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+
+    @classmethod
+    def open(cls, path: Path, *, clock: Callable[[], datetime] = _utc_now) -> Self:
+        """Open the database at `path`, creating its folder and file and running any
+        missing migrations. `clock` stamps updates, audit entries and checkpoints.
+
+        Raises StoreError when the file cannot be opened or upgraded, or was written by
+        a newer canhgac.
+        """
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the folder {path.parent} for the database: {exc.strerror}; "
+                "create it or choose another data_dir"
+            ) from exc
+        try:
+            writer = _connect(path, reader=False)
+        except sqlite3.Error as exc:
+            raise StoreError(_failure_message(f"opening {path}", exc)) from exc
+        ready = False
+        try:
+            journal = writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(journal).lower() != "wal":
+                raise StoreError(
+                    f"cannot use write-ahead logging for {path} (journal mode {journal}); "
+                    "put the database on a local file system"
+                )
+            _require_json_functions(writer)
+            migrate(writer, str(path))
+            ready = True
+        except sqlite3.Error as exc:
+            raise StoreError(_failure_message(f"opening {path}", exc)) from exc
+        finally:
+            if not ready:
+                writer.close()
+        return cls(path, writer, clock)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every connection; later calls raise StoreError. Closing twice is fine."""
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._writer.close()
+        with self._readers_lock:
+            for connection in self._readers:
+                connection.close()
+            self._readers.clear()
+
+    # -- connections and transactions ------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(
+                f"the store of {self.path} is closed; open it again with SQLiteStore.open"
+            )
+
+    def _reader(self) -> sqlite3.Connection:
+        self._check_open()
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            with self._readers_lock:
+                self._check_open()
+                connection = _connect(self.path, reader=True)
+                self._readers.append(connection)
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def _reading(self, action: str, *, snapshot: bool = False) -> Iterator[sqlite3.Connection]:
+        """This thread's reader; with `snapshot`, its statements see one state of the file."""
+        try:
+            connection = self._reader()
+            if not snapshot:
+                yield connection
+                return
+            connection.execute("BEGIN")
+            try:
+                yield connection
+            finally:
+                connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(_failure_message(f"{action} in {self.path}", exc)) from exc
+
+    @contextmanager
+    def _transaction(self, action: str) -> Iterator[sqlite3.Connection]:
+        """The writer, inside BEGIN IMMEDIATE ... COMMIT; any error rolls everything back."""
+        with self._write_lock:
+            self._check_open()
+            connection = self._writer
+            committed = False
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                yield connection
+                connection.execute("COMMIT")
+                committed = True
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    _failure_message(f"{action} in {self.path}", exc) + "; nothing was written"
+                ) from exc
+            finally:
+                if not committed and connection.in_transaction:
+                    connection.rollback()
+
+    # -- ingest side -----------------------------------------------------------------
+
+    def known_event_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of these event ids are stored already."""
+        with self._reading("looking up event ids") as connection:
+            rows = connection.execute(_KNOWN_EVENT_IDS, (dump_json(list(ids)),)).fetchall()
+        return {row[0] for row in rows}
+
+    def open_incidents(
+        self, keys: Iterable[GroupKey], since: datetime
+    ) -> dict[GroupKey, IncidentRef]:
+        """For each key, the most recent open incident with an open window and
+        last_seen >= since, if any."""
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return {}
+        wanted = dump_json(
+            [
+                (
+                    key.rule_id,
+                    key.entity_field,
+                    sql_text(key.entity_value),
+                    sql_text(key.organization),
+                )
+                for key in unique
+            ]
+        )
+        with self._reading("looking up open incidents") as connection:
+            rows = connection.execute(
+                _OPEN_INCIDENTS, (wanted, dump_json(_OPEN_STATUS_VALUES), format_time(since))
+            ).fetchall()
+        return {
+            unique[n]: IncidentRef(incident_id, parse_time(last_seen), Severity(severity))
+            for n, incident_id, last_seen, severity in rows
+        }
+
+    def write(self, batch: WriteBatch) -> None:
+        """Write the whole batch in one transaction, or nothing (StoreError).
+
+        Events, alerts and new incidents whose ids are stored already are skipped;
+        growths add to the stored incident and must name one that exists.
+        """
+        now = format_time(self._clock())
+        # Rows are built before the transaction so that the write lock is held briefly.
+        events = [event_row(event) for event in batch.events]
+        letters = [dead_letter_row(letter) for letter in batch.dead_letters]
+        incidents = [incident_row(incident) for incident in batch.new_incidents]
+        growths = [
+            (
+                growth.added_alerts,
+                format_time(growth.last_seen),
+                growth.severity.rank,
+                growth.severity.value,
+                now,
+                growth.incident_id,
+            )
+            for growth in batch.incident_growths
+        ]
+        alerts = [alert_row(alert, batch.alert_incidents.get(alert.id)) for alert in batch.alerts]
+        checkpoints = [
+            (checkpoint.name, dump_json(dict(checkpoint.state)), now)
+            for checkpoint in batch.checkpoints
+        ]
+        if not (events or letters or incidents or growths or alerts or checkpoints):
+            return
+        with self._transaction("writing a batch") as connection:
+            if events:
+                connection.executemany(_INSERT_EVENTS, events)
+            if letters:
+                connection.executemany(_INSERT_DEAD_LETTERS, letters)
+            if incidents:
+                connection.executemany(_INSERT_INCIDENTS, incidents)
+            if growths:
+                grown = connection.executemany(_GROW_INCIDENT, growths).rowcount
+                if grown != len(growths):
+                    _refuse_missing_growths(connection, batch)
+            if alerts:
+                connection.executemany(_INSERT_ALERTS, alerts)
+            if checkpoints:
+                connection.executemany(_UPSERT_CHECKPOINT, checkpoints)
+
+    def checkpoint(self, name: str) -> Checkpoint | None:
+        """The collector position last written under `name`, or None."""
+        with self._reading("reading a checkpoint") as connection:
+            row = connection.execute(_SELECT_CHECKPOINT, (name,)).fetchone()
+        return None if row is None else Checkpoint(name, load_json(row[0]))
+
+    def close_incident_windows(self, before: datetime) -> int:
+        """Stop grouping into incidents last seen before `before`; returns how many."""
+        before_text = format_time(before)
+        with self._transaction("closing incident windows") as connection:
+            return connection.execute(_CLOSE_WINDOWS, (before_text,)).rowcount
+
+    def maintain(self) -> None:
+        """Copy the journal into the database without waiting for readers, and refresh
+        the query planner's statistics."""
+        with self._write_lock:
+            self._check_open()
+            try:
+                # PASSIVE never blocks the API's readers; the WAL file is reused anyway.
+                self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                self._writer.execute("PRAGMA optimize").fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(_failure_message(f"maintaining {self.path}", exc)) from exc
+
+    # -- read side ---------------------------------------------------------------------
+
+    def list_incidents(self, query: IncidentQuery) -> Page[Incident]:
+        """One page of incidents matching `query`, newest last_seen first; `total`
+        counts every match. Raises InvalidCursorError for a cursor not taken from a page.
+        """
+        listing = incident_listing_sql(query)
+        with self._reading("listing incidents", snapshot=True) as connection:
+            rows = connection.execute(listing.page_sql, listing.page_params).fetchall()
+            total = connection.execute(listing.count_sql, listing.count_params).fetchone()[0]
+        items = [incident_from_row(row) for row in rows[: query.limit]]
+        next_cursor = None
+        if len(rows) > query.limit:
+            last = rows[query.limit - 1]
+            next_cursor = encode_cursor(last[_LAST_SEEN_COLUMN], last[0])
+        return Page(items=items, total=total, next_cursor=next_cursor)
+
+    def get_incident(self, incident_id: str) -> Incident | None:
+        with self._reading("reading an incident") as connection:
+            row = connection.execute(_SELECT_INCIDENT, (incident_id,)).fetchone()
+        return None if row is None else incident_from_row(row)
+
+    def incident_alerts(self, incident_id: str, limit: int = 500) -> list[Alert]:
+        """The incident's alerts, oldest first, at most `limit`."""
+        with self._reading("reading an incident's alerts") as connection:
+            rows = connection.execute(_SELECT_INCIDENT_ALERTS, (incident_id, limit)).fetchall()
+        return [alert_from_row(row) for row in rows]
+
+    def get_events(self, event_ids: Sequence[str]) -> list[Event]:
+        """The stored events with these ids, in the order given; unknown ids are skipped."""
+        with self._reading("reading events") as connection:
+            rows = connection.execute(_SELECT_EVENTS, (dump_json(list(event_ids)),)).fetchall()
+        found = {row[0]: event_from_row(row) for row in rows}
+        return [found[event_id] for event_id in event_ids if event_id in found]
+
+    def incident_history(self, incident_id: str) -> list[AuditEntry]:
+        """The incident's audit trail, oldest first (empty for an unknown id)."""
+        with self._reading("reading an incident's history") as connection:
+            rows = connection.execute(_SELECT_AUDIT, (incident_id,)).fetchall()
+        return [audit_from_row(row) for row in rows]
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """The most recently written dead letters first."""
+        with self._reading("reading dead letters") as connection:
+            rows = connection.execute(_SELECT_DEAD_LETTERS, (limit,)).fetchall()
+        return [dead_letter_from_row(row) for row in rows]
+
+    def counts(self) -> StoreCounts:
+        with self._reading("counting", snapshot=True) as connection:
+            row = connection.execute(_COUNTS, (dump_json(_OPEN_STATUS_VALUES),)).fetchone()
+        return StoreCounts(
+            events=row[0],
+            alerts=row[1],
+            incidents=row[2],
+            open_incidents=row[3],
+            dead_letters=row[4],
+        )
+
+    # -- analyst actions ---------------------------------------------------------------
+
+    def update_incident(self, incident_id: str, update: IncidentUpdate, actor: str) -> Incident:
+        """Apply an analyst's change and write one audit entry per changed field, in one
+        transaction; a change to what is already there writes nothing.
+
+        Raises IncidentNotFoundError for an unknown id.
+        """
+        if update.clear_assignee and update.assignee is not None:
+            raise StoreError(
+                "an update either assigns the incident or clears the assignee, not both"
+            )
+        now = self._clock()
+        with self._transaction("updating an incident") as connection:
+            row = connection.execute(_SELECT_INCIDENT, (incident_id,)).fetchone()
+            if row is None:
+                raise IncidentNotFoundError(
+                    f"there is no incident {incident_id!r}; list incidents to find its id"
+                )
+            current = incident_from_row(row)
+            changed = _apply(current, update, now)
+            entries = _audit_entries(current, changed, actor, update.reason)
+            if not entries:
+                return current
+            connection.execute(
+                _SET_INCIDENT_WORKFLOW,
+                (changed.status.value, sql_text(changed.assignee), format_time(now), incident_id),
+            )
+            connection.executemany(_INSERT_AUDIT, [audit_row(entry) for entry in entries])
+        return changed
+
+    # -- API keys ----------------------------------------------------------------------
+
+    def add_api_key(self, record: ApiKeyRecord) -> None:
+        """Store a new key. Raises StoreError when its id or hash is stored already."""
+        row = api_key_row(record)
+        with self._transaction("adding an API key") as connection:
+            try:
+                connection.execute(_INSERT_API_KEY, row)
+            except sqlite3.IntegrityError as exc:
+                raise StoreError(
+                    f"an API key with id {record.id!r} or the same key is stored already; "
+                    "generate a new key"
+                ) from exc
+
+    def api_key_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
+        """The key with this SHA-256 hash, revoked or not, or None."""
+        with self._reading("looking up an API key") as connection:
+            row = connection.execute(_SELECT_API_KEY_BY_HASH, (key_hash,)).fetchone()
+        return None if row is None else api_key_from_row(row)
+
+    def api_keys(self) -> list[ApiKeyRecord]:
+        """Every stored key, revoked ones too, oldest first."""
+        with self._reading("listing API keys") as connection:
+            rows = connection.execute(_SELECT_API_KEYS).fetchall()
+        return [api_key_from_row(row) for row in rows]
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        """Mark the key revoked; False when no key has this id."""
+        with self._transaction("revoking an API key") as connection:
+            return connection.execute(_REVOKE_API_KEY, (key_id,)).rowcount > 0
+
+
+def _refuse_missing_growths(connection: sqlite3.Connection, batch: WriteBatch) -> None:
+    wanted = sorted({growth.incident_id for growth in batch.incident_growths})
+    rows = connection.execute(_STORED_INCIDENT_IDS, (dump_json(wanted),)).fetchall()
+    stored = {row[0] for row in rows}
+    missing = [incident_id for incident_id in wanted if incident_id not in stored]
+    raise StoreError(
+        f"the batch grows incidents that are not stored ({', '.join(missing)}); "
+        "nothing was written. An incident must be written (new_incidents) before it can grow"
+    )
+
+
+def _apply(current: Incident, update: IncidentUpdate, now: datetime) -> Incident:
+    status = current.status if update.status is None else update.status
+    assignee = current.assignee
+    if update.clear_assignee:
+        assignee = None
+    elif update.assignee is not None:
+        assignee = update.assignee
+    return replace(current, status=status, assignee=assignee, updated_at=now)
+
+
+def _audit_entries(
+    current: Incident, changed: Incident, actor: str, reason: str | None
+) -> list[AuditEntry]:
+    """One entry per field that differs between `current` and `changed`."""
+    at = changed.updated_at
+    entries: list[AuditEntry] = []
+    if changed.status != current.status:
+        entries.append(
+            AuditEntry(
+                current.id,
+                at,
+                actor,
+                "status_changed",
+                "status",
+                current.status.value,
+                changed.status.value,
+                reason,
+            )
+        )
+    if changed.assignee != current.assignee:
+        action = "unassigned" if changed.assignee is None else "assigned"
+        entries.append(
+            AuditEntry(
+                current.id,
+                at,
+                actor,
+                action,
+                "assignee",
+                current.assignee,
+                changed.assignee,
+                reason,
+            )
+        )
+    return entries
+
+
+def _require_json_functions(connection: sqlite3.Connection) -> None:
+    try:
+        connection.execute("SELECT json_valid('[]')").fetchone()
+    except sqlite3.OperationalError as exc:
+        raise StoreError(
+            f"this Python's SQLite {sqlite3.sqlite_version} lacks the JSON functions the "
+            "store needs; use a Python built with SQLite 3.38 or newer"
+        ) from exc
+
+
+def _failure_message(action: str, exc: sqlite3.Error) -> str:
+    message = str(exc)
+    lowered = message.lower()
+    hint = next((hint for needle, hint in _ERROR_HINTS if needle in lowered), None)
+    return f"{action} failed: {message}" + (f"; {hint}" if hint else "")
