@@ -1,5 +1,6 @@
 """Incidents: alerts grouped by rule and subject, and the analyst's workflow on them."""
 
+from canhgac.incidents._grouping import GroupingResult, IncidentGrouper, key_entity
 from canhgac.incidents._model import (
     OPEN_STATUSES,
     AuditEntry,
@@ -15,9 +16,12 @@ __all__ = [
     "OPEN_STATUSES",
     "AuditEntry",
     "GroupKey",
+    "GroupingResult",
     "Incident",
+    "IncidentGrouper",
     "IncidentGrowth",
     "IncidentRef",
     "IncidentStatus",
     "IncidentUpdate",
+    "key_entity",
 ]
