@@ -1,0 +1,6 @@
+"""The API's routes, one module per resource; each builds its router on request."""
+
+from canhgac.api.routes.health import health_router
+from canhgac.api.routes.incidents import incidents_router
+
+__all__ = ["health_router", "incidents_router"]
