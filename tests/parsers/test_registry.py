@@ -1,0 +1,112 @@
+"""Parsers by name and format detection."""
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from canhgac.parsers import (
+    ApacheAccessParser,
+    AuthLogParser,
+    NginxAccessParser,
+    ParseContext,
+    UnknownFormatError,
+    detect_format,
+    get_parser,
+    parser_names,
+)
+
+ICT = timezone(timedelta(hours=7))
+CONTEXT = ParseContext(reference_time=datetime(2026, 11, 24, 12, 0, tzinfo=ICT), timezone=ICT)
+
+NGINX = (
+    '203.113.131.5 - - [24/Nov/2026:08:15:{s:02d} +0700] "GET /dvc/thu-tuc?id={s} HTTP/1.1"'
+    ' 200 5123 "https://dichvucong.haugiang.gov.vn/" "Mozilla/5.0"'
+)
+APACHE_COMMON = '10.0.0.1 - alice [24/Nov/2026:08:15:{s:02d} +0700] "POST /login HTTP/1.1" 302 -'
+AUTH = (
+    "Nov 24 08:15:{s:02d} web01 sshd[1234]: Failed password for root from 203.0.113.7 port 22 ssh2"
+)
+
+
+def lines(template: str, count: int) -> list[str]:
+    return [template.format(s=second % 60) for second in range(count)]
+
+
+def test_parser_names_in_preference_order() -> None:
+    assert parser_names() == ("nginx", "apache", "auth")
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("nginx", NginxAccessParser), ("apache", ApacheAccessParser), ("auth", AuthLogParser)],
+)
+def test_get_parser_builds_the_named_parser(name: str, kind: type) -> None:
+    parser = get_parser(name)
+    assert isinstance(parser, kind)
+    assert parser.name == name
+
+
+def test_get_parser_unknown_name_lists_known_ones() -> None:
+    with pytest.raises(UnknownFormatError) as raised:
+        get_parser("iis")
+    assert "'iis'" in str(raised.value)
+    assert "nginx, apache, auth" in str(raised.value)
+    assert isinstance(raised.value, ValueError)
+
+
+def test_every_named_parser_parses_its_own_lines() -> None:
+    samples = {"nginx": NGINX, "apache": APACHE_COMMON, "auth": AUTH}
+    for name in parser_names():
+        record = get_parser(name).parse(samples[name].format(s=1), CONTEXT)
+        assert record.timestamp == datetime(2026, 11, 24, 8, 15, 1, tzinfo=ICT)
+
+
+def test_detect_combined_log_as_nginx() -> None:
+    assert detect_format(lines(NGINX, 5)) == "nginx"
+
+
+def test_detect_common_log_as_apache() -> None:
+    assert detect_format(lines(APACHE_COMMON, 5)) == "apache"
+
+
+def test_detect_combined_log_with_one_common_line_as_apache() -> None:
+    assert detect_format([*lines(NGINX, 5), APACHE_COMMON.format(s=1)]) == "apache"
+
+
+def test_detect_auth_log() -> None:
+    assert detect_format(lines(AUTH, 5)) == "auth"
+
+
+def test_detect_picks_the_format_of_most_lines_in_a_mixed_sample() -> None:
+    mixed = [*lines(AUTH, 7), *lines(NGINX, 3), "garbage", "more garbage"]
+    assert detect_format(mixed) == "auth"
+    mixed = [*lines(AUTH, 3), *lines(NGINX, 7), "garbage"]
+    assert detect_format(mixed) == "nginx"
+
+
+def test_detect_skips_blank_lines() -> None:
+    assert detect_format(["", "   ", *lines(AUTH, 1), "\t"]) == "auth"
+
+
+def test_detect_nothing_recognizable() -> None:
+    assert detect_format(["hello", "world"]) is None
+    assert detect_format([]) is None
+    assert detect_format(["", " "]) is None
+
+
+def test_detect_looks_at_the_first_20_non_empty_lines_only() -> None:
+    sample = ["", *lines(NGINX, 20), *lines(AUTH, 30)]
+    assert detect_format(sample) == "nginx"
+
+
+def test_detect_reads_no_further_than_it_needs() -> None:
+    consumed: list[int] = []
+
+    def source() -> Iterator[str]:
+        for index in range(100):
+            consumed.append(index)
+            yield AUTH.format(s=index % 60)
+
+    assert detect_format(source()) == "auth"
+    assert len(consumed) == 20
