@@ -1,0 +1,75 @@
+"""An event's fields as the compiled rules read them, with per-event memoized text forms.
+
+Several rules routed to one event usually test the same few fields (the URL, the user
+agent), so the text and lowered forms of a field are computed once per event, not once
+per rule.
+"""
+
+from collections.abc import Mapping
+
+from canhgac.events import FieldValue, Scalar
+
+
+def scalar_text(value: Scalar) -> str | None:
+    """The text a rule's string value is compared with; None for a missing value.
+
+    Booleans read "true"/"false", integral floats read like ints ("200", not "200.0"),
+    so that a rule written as `sc-status: '200'` matches an event holding 200.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def field_values(value: FieldValue) -> tuple[Scalar, ...]:
+    """A field's values without None: one for a scalar, each element for a tuple."""
+    if value is None:
+        return ()
+    if isinstance(value, tuple):
+        return tuple(item for item in value if item is not None)
+    return (value,)
+
+
+class EventView:
+    """Read access to one event's fields for the rule predicates.
+
+    A multi-valued field (a tuple) yields each of its elements; a rule value matches the
+    field when it matches any element.
+    """
+
+    __slots__ = ("_lowered", "_texts", "fields")
+
+    def __init__(self, fields: Mapping[str, FieldValue]) -> None:
+        self.fields = fields
+        self._texts: dict[str, tuple[str, ...]] = {}
+        self._lowered: dict[str, tuple[str, ...]] = {}
+
+    def has(self, name: str) -> bool:
+        """Whether the event carries the field at all (Sigma's `exists`)."""
+        return name in self.fields
+
+    def values(self, name: str) -> tuple[Scalar, ...]:
+        """The field's values, without None; empty when the field is missing."""
+        return field_values(self.fields.get(name))
+
+    def texts(self, name: str) -> tuple[str, ...]:
+        """The field's values as text (see `scalar_text`)."""
+        cached = self._texts.get(name)
+        if cached is None:
+            cached = tuple(text for text in map(scalar_text, self.values(name)) if text is not None)
+            self._texts[name] = cached
+        return cached
+
+    def lowered(self, name: str) -> tuple[str, ...]:
+        """The field's values as lower-case text, for Sigma's case-insensitive matching."""
+        cached = self._lowered.get(name)
+        if cached is None:
+            cached = tuple(text.lower() for text in self.texts(name))
+            self._lowered[name] = cached
+        return cached

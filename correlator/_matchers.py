@@ -1,0 +1,359 @@
+"""Sigma values turned into predicates over an `EventView`, built once per rule.
+
+Matching rules, as the Sigma specification and its common backends read them:
+
+- Strings compare case-insensitively unless the value carries `|cased`. Both sides are
+  lowered with `str.lower()`; `casefold()` would also equate "ß" with "ss", which the
+  search backends Sigma rules are written for do not do.
+- `*` and `?` are wildcards over the whole value (a value without wildcards must equal
+  the field); pySigma has already turned `\\*` and `\\?` into plain characters and
+  `contains`/`startswith`/`endswith` into wildcards.
+- Numbers equal numeric fields of the same value and string fields holding the number's
+  text ("404"); booleans equal booleans and the strings "true"/"false".
+- `null` matches a missing field (or one holding only None); `|exists` tests presence.
+- `|re` searches (unanchored, like the backends do) case-sensitively unless `|i`.
+- `|cidr` matches fields holding an IP address inside the network.
+- Keywords (values without a field) are searched as substrings of `event.original` and
+  `message`, with the same case and wildcard rules.
+- A multi-valued field matches when any of its values does.
+"""
+
+import operator
+import re
+from collections.abc import Callable
+from ipaddress import IPv4Address, IPv6Address, ip_address
+
+from sigma.types import (
+    CompareOperators,
+    Placeholder,
+    SigmaBool,
+    SigmaCasedString,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaExists,
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaNumber,
+    SigmaQueryExpression,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+    SigmaTimestampPart,
+    SigmaType,
+    SpecialChars,
+)
+
+from canhgac.correlator._errors import RuleCompileError
+from canhgac.correlator._event_view import EventView
+from canhgac.events import Scalar
+
+Predicate = Callable[[EventView], bool]
+TextTest = Callable[[str], bool]
+
+# Where keywords (values not bound to a field) are looked for.
+KEYWORD_FIELDS = ("event.original", "message")
+
+_REGEX_FLAGS = {
+    SigmaRegularExpressionFlag.IGNORECASE: re.IGNORECASE,
+    SigmaRegularExpressionFlag.MULTILINE: re.MULTILINE,
+    SigmaRegularExpressionFlag.DOTALL: re.DOTALL,
+}
+
+_COMPARE = {
+    CompareOperators.LT: operator.lt,
+    CompareOperators.LTE: operator.le,
+    CompareOperators.GT: operator.gt,
+    CompareOperators.GTE: operator.ge,
+    CompareOperators.NEQ: operator.ne,
+}
+
+StringPart = str | SpecialChars
+
+
+def _string_parts(value: SigmaString) -> list[StringPart]:
+    """The string's plain parts (lowered unless cased) and wildcards."""
+    cased = isinstance(value, SigmaCasedString)
+    parts: list[StringPart] = []
+    for part in value.s:
+        if isinstance(part, Placeholder):
+            raise RuleCompileError(
+                f"unsupported: placeholder %{part.name}% (the expand modifier needs "
+                "value lists, which are not available yet)"
+            )
+        parts.append(part if cased or isinstance(part, SpecialChars) else part.lower())
+    return parts
+
+
+def _is_multi(part: StringPart) -> bool:
+    return part is SpecialChars.WILDCARD_MULTI
+
+
+def literal_of(value: SigmaType) -> str | None:
+    """The lowered text of a case-insensitive string without wildcards, else None."""
+    if not isinstance(value, SigmaString) or isinstance(value, SigmaCasedString):
+        return None
+    parts = _string_parts(value)
+    if any(isinstance(part, SpecialChars) for part in parts):
+        return None
+    return "".join(part for part in parts if isinstance(part, str))
+
+
+def needle_of(value: SigmaType) -> str | None:
+    """The lowered middle of a case-insensitive `*text*` string, else None."""
+    if not isinstance(value, SigmaString) or isinstance(value, SigmaCasedString):
+        return None
+    parts = _string_parts(value)
+    if len(parts) != 3 or not (_is_multi(parts[0]) and _is_multi(parts[2])):
+        return None
+    middle = parts[1]
+    return middle if isinstance(middle, str) else None
+
+
+def _with_surrounding_wildcards(value: SigmaString) -> SigmaString:
+    """A keyword matches anywhere in the text: `*value*`."""
+    if not value.startswith(SpecialChars.WILDCARD_MULTI):
+        value = SpecialChars.WILDCARD_MULTI + value
+    if not value.endswith(SpecialChars.WILDCARD_MULTI):
+        value = value + SpecialChars.WILDCARD_MULTI
+    return value
+
+
+def keyword_needle_of(value: SigmaType) -> str | None:
+    """The lowered text a case-insensitive keyword looks for as a substring, else None."""
+    if not isinstance(value, SigmaString):
+        return None
+    return needle_of(_with_surrounding_wildcards(value))
+
+
+def _wildcard_regex(parts: list[StringPart]) -> re.Pattern[str]:
+    pattern = "".join(
+        re.escape(part)
+        if isinstance(part, str)
+        else ".*"
+        if part is SpecialChars.WILDCARD_MULTI
+        else "."
+        for part in parts
+    )
+    return re.compile(pattern, re.DOTALL)
+
+
+def string_test(value: SigmaString) -> TextTest:
+    """A test of one text (already lowered unless the value is cased) against the value."""
+    parts = _string_parts(value)
+    if not any(isinstance(part, SpecialChars) for part in parts):
+        literal = "".join(part for part in parts if isinstance(part, str))
+        return literal.__eq__
+    lead = _is_multi(parts[0])
+    trail = len(parts) > 1 and _is_multi(parts[-1])
+    middle = parts[int(lead) : len(parts) - int(trail)]
+    if not any(isinstance(part, SpecialChars) for part in middle):
+        # The common shapes (contains, startswith, endswith) skip the regex engine.
+        needle = "".join(part for part in middle if isinstance(part, str))
+        if lead and trail:
+            return (lambda text: needle in text) if needle else _any_text
+        if lead:
+            return lambda text: text.endswith(needle)
+        return lambda text: text.startswith(needle)
+    regex = _wildcard_regex(parts)
+    return lambda text: regex.fullmatch(text) is not None
+
+
+def _any_text(text: str) -> bool:
+    return True
+
+
+def _texts_match(field: str, test: TextTest, cased: bool) -> Predicate:
+    if cased:
+
+        def cased_predicate(view: EventView) -> bool:
+            return any(map(test, view.texts(field)))
+
+        return cased_predicate
+
+    def predicate(view: EventView) -> bool:
+        return any(map(test, view.lowered(field)))
+
+    return predicate
+
+
+def _number_equals(field: str, number: float) -> Predicate:
+    text = str(number)
+
+    def predicate(view: EventView) -> bool:
+        for item in view.values(field):
+            if isinstance(item, bool):
+                continue
+            if isinstance(item, int | float):
+                if item == number:
+                    return True
+            elif item == text:
+                return True
+        return False
+
+    return predicate
+
+
+def _bool_equals(field: str, expected: bool) -> Predicate:
+    text = "true" if expected else "false"
+
+    def predicate(view: EventView) -> bool:
+        for item in view.values(field):
+            if isinstance(item, bool):
+                if item is expected:
+                    return True
+            elif isinstance(item, str) and item.lower() == text:
+                return True
+        return False
+
+    return predicate
+
+
+def _regex(value: SigmaRegularExpression) -> re.Pattern[str]:
+    if value.regexp.contains_placeholder():
+        raise RuleCompileError("unsupported: placeholder inside a regular expression")
+    flags = 0
+    for flag in value.flags:
+        flags |= _REGEX_FLAGS[flag]
+    try:
+        return re.compile(str(value.regexp), flags)
+    except re.error as err:
+        raise RuleCompileError(f"invalid regular expression {str(value.regexp)!r}: {err}") from err
+
+
+def _regex_search(fields: tuple[str, ...], regex: re.Pattern[str]) -> Predicate:
+    def predicate(view: EventView) -> bool:
+        for name in fields:
+            for text in view.texts(name):
+                if regex.search(text) is not None:
+                    return True
+        return False
+
+    return predicate
+
+
+def _parse_ip(text: str) -> IPv4Address | IPv6Address | None:
+    try:
+        return ip_address(text)
+    except ValueError:
+        return None  # a value that is no IP address is simply outside every network
+
+
+def _cidr(field: str, value: SigmaCIDRExpression) -> Predicate:
+    network = value.network
+
+    def predicate(view: EventView) -> bool:
+        for text in view.texts(field):
+            address = _parse_ip(text.strip())
+            if address is not None and address.version == network.version and address in network:
+                return True
+        return False
+
+    return predicate
+
+
+def _as_number(item: Scalar) -> float | None:
+    if isinstance(item, bool) or item is None:
+        return None
+    if isinstance(item, int | float):
+        return item
+    try:
+        return float(item)
+    except ValueError:
+        return None  # text that is no number takes part in no comparison
+
+
+def _compare(field: str, value: SigmaCompareExpression) -> Predicate:
+    compare = _COMPARE[value.op]
+    bound = value.number.number
+
+    def predicate(view: EventView) -> bool:
+        for item in view.values(field):
+            number = _as_number(item)
+            if number is not None and compare(number, bound):
+                return True
+        return False
+
+    return predicate
+
+
+def _field_reference(field: str, value: SigmaFieldReference) -> Predicate:
+    other = value.field
+    test: Callable[[str, str], bool]
+    if value.starts_with and value.ends_with:
+        test = operator.contains
+    elif value.starts_with:
+        test = str.startswith
+    elif value.ends_with:
+        test = str.endswith
+    else:
+        test = operator.eq
+
+    def predicate(view: EventView) -> bool:
+        references = view.lowered(other)
+        return any(test(text, ref) for text in view.lowered(field) for ref in references)
+
+    return predicate
+
+
+def _any_of(predicates: list[Predicate]) -> Predicate:
+    alternatives = tuple(predicates)
+
+    def predicate(view: EventView) -> bool:
+        return any(alternative(view) for alternative in alternatives)
+
+    return predicate
+
+
+def _unsupported_value(value: SigmaType) -> RuleCompileError:
+    if isinstance(value, SigmaTimestampPart):
+        return RuleCompileError("unsupported: time modifiers (minute, hour, day, ...)")
+    if isinstance(value, SigmaQueryExpression):
+        return RuleCompileError("unsupported: query expressions")
+    return RuleCompileError(f"unsupported: values of type {type(value).__name__}")
+
+
+def field_predicate(field: str, value: SigmaType) -> Predicate:
+    """The predicate `field` matches `value`."""
+    # Subclasses first: a timestamp part is a number, a cased string a string.
+    if isinstance(value, SigmaTimestampPart):
+        raise _unsupported_value(value)
+    if isinstance(value, SigmaString):
+        return _texts_match(field, string_test(value), isinstance(value, SigmaCasedString))
+    if isinstance(value, SigmaNumber):
+        return _number_equals(field, value.number)
+    if isinstance(value, SigmaBool):
+        return _bool_equals(field, value.boolean)
+    if isinstance(value, SigmaNull):
+        return lambda view: not view.values(field)
+    if isinstance(value, SigmaExists):
+        expected = value.exists
+        return lambda view: view.has(field) is expected
+    if isinstance(value, SigmaRegularExpression):
+        return _regex_search((field,), _regex(value))
+    if isinstance(value, SigmaCIDRExpression):
+        return _cidr(field, value)
+    if isinstance(value, SigmaCompareExpression):
+        return _compare(field, value)
+    if isinstance(value, SigmaFieldReference):
+        return _field_reference(field, value)
+    if isinstance(value, SigmaExpansion):
+        return _any_of([field_predicate(field, item) for item in value.values])
+    raise _unsupported_value(value)
+
+
+def keyword_predicate(value: SigmaType) -> Predicate:
+    """The predicate `value` occurs in the event's text (see `KEYWORD_FIELDS`)."""
+    if isinstance(value, SigmaString):
+        test = string_test(_with_surrounding_wildcards(value))
+        cased = isinstance(value, SigmaCasedString)
+        return _any_of([_texts_match(name, test, cased) for name in KEYWORD_FIELDS])
+    if isinstance(value, SigmaNumber) and not isinstance(value, SigmaTimestampPart):
+        return keyword_predicate(SigmaString(str(value.number)))
+    if isinstance(value, SigmaRegularExpression):
+        return _regex_search(KEYWORD_FIELDS, _regex(value))
+    if isinstance(value, SigmaExpansion):
+        return _any_of([keyword_predicate(item) for item in value.values])
+    if isinstance(value, SigmaBool | SigmaNull):
+        raise RuleCompileError(f"unsupported: keywords of type {type(value).__name__}")
+    raise _unsupported_value(value)
