@@ -1,0 +1,96 @@
+"""`FileReader`: one complete read of a log file, for `canhgac ingest` and `canhgac parse`."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+
+from canhgac.collectors._event_builder import EventBuilder, SourceLabels
+from canhgac.collectors._line_reader import fingerprint, read_lines
+from canhgac.events import DeadLetter, Event
+from canhgac.parsers import ParseContext, detect_format, get_parser
+from canhgac.pipeline import CollectedBatch
+
+
+class CollectorError(Exception):
+    """A source cannot be read; the message names it and says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadProgress:
+    batch: CollectedBatch
+    bytes_done: int
+
+
+class FileReader:
+    """Reads a whole file through a parser. `format` is a parser name or "auto"."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        format: str,
+        labels: SourceLabels,
+        timezone: tzinfo,
+        hostname: str | None = None,
+        batch_lines: int = 1000,
+    ) -> None:
+        self.path = path
+        self.format = format
+        self.labels = labels
+        self.timezone = timezone
+        self.hostname = hostname
+        self.batch_lines = batch_lines
+        try:
+            self._handle = path.open("rb")
+            self.size = path.stat().st_size
+        except OSError as exc:
+            raise CollectorError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        if path.is_dir():
+            self._handle.close()
+            raise CollectorError(f"cannot read {path}: it is a directory")
+
+    def __enter__(self) -> "FileReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def detected_format(self) -> str | None:
+        """The parser name to use: the configured one, or the detected one for "auto"."""
+        if self.format != "auto":
+            return self.format
+        sample, _ = read_lines(self._handle, 0, final=True, max_lines=20)
+        return detect_format(line.data.decode("utf-8", "replace") for line in sample)
+
+    def batches(self) -> Iterator[ReadProgress]:
+        name = self.detected_format()
+        if name is None:
+            raise CollectorError(f"{self.path}: cannot tell its log format; pass --format")
+        mtime = datetime.fromtimestamp(self.path.stat().st_mtime, UTC)
+        builder = EventBuilder(
+            get_parser(name),
+            self.labels,
+            ParseContext(mtime, self.timezone, self.hostname),
+            origin=f"file:{fingerprint(self._handle, final=True)}",
+            path=str(self.path),
+        )
+        offset, line = 0, 0
+        while True:
+            lines, offset = read_lines(self._handle, offset, final=True, max_lines=self.batch_lines)
+            if not lines:
+                return
+            events: list[Event] = []
+            dead: list[DeadLetter] = []
+            for raw in lines:
+                line += 1
+                built = builder.build(raw.data, raw.offset, line)
+                if isinstance(built, Event):
+                    events.append(built)
+                else:
+                    dead.append(built)
+            batch = CollectedBatch(self.labels.source, events, dead, (), len(lines))
+            yield ReadProgress(batch, offset)
