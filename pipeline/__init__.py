@@ -1,0 +1,13 @@
+"""The ingest pipeline: collected events → correlator → incidents → store, one batch at a time."""
+
+from canhgac.pipeline._batch import BatchOutcome, CollectedBatch
+from canhgac.pipeline._pipeline import EventCorrelator, IngestPipeline
+from canhgac.pipeline._worker import PipelineWorker
+
+__all__ = [
+    "BatchOutcome",
+    "CollectedBatch",
+    "EventCorrelator",
+    "IngestPipeline",
+    "PipelineWorker",
+]

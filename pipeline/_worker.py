@@ -1,0 +1,122 @@
+"""`PipelineWorker`: the one thread that feeds collected batches to the pipeline.
+
+Collectors call `submit`, which blocks while the queue is full: a slow correlator or
+store slows the readers down instead of dropping what they read. A batch the store
+fails to write is retried with backoff until it succeeds or the worker stops; it is
+never dropped, and its collector checkpoint is only stored with it.
+"""
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from canhgac.pipeline._batch import BatchOutcome, CollectedBatch
+from canhgac.pipeline._pipeline import IngestPipeline
+from canhgac.storage import StoreError
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+@dataclass(slots=True)
+class WorkerTotals:
+    """Running totals since the worker started (read by status endpoints and logs)."""
+
+    batches: int = 0
+    lines: int = 0
+    events: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    alerts: int = 0
+    new_incidents: int = 0
+    failed_writes: int = 0
+    by_source: dict[str, int] = field(default_factory=dict)
+
+    def add(self, source: str, outcome: BatchOutcome) -> None:
+        self.batches += 1
+        self.lines += outcome.lines
+        self.events += outcome.events
+        self.duplicates += outcome.duplicates
+        self.dead_letters += outcome.dead_letters
+        self.alerts += outcome.alerts
+        self.new_incidents += outcome.new_incidents
+        self.by_source[source] = self.by_source.get(source, 0) + outcome.events
+
+
+class PipelineWorker:
+    def __init__(
+        self,
+        pipeline: IngestPipeline,
+        max_batches: int = 16,
+        retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0),
+        on_outcome: Callable[[BatchOutcome], None] | None = None,
+    ) -> None:
+        self._pipeline = pipeline
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max_batches)
+        self._retry_delays = retry_delays
+        self._on_outcome = on_outcome
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="canhgac-pipeline", daemon=True)
+        self.totals = WorkerTotals()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, batch: CollectedBatch) -> None:
+        """Queue a batch, waiting while the queue is full (backpressure)."""
+        while not self._stopping.is_set():
+            try:
+                self._queue.put(batch, timeout=0.5)
+            except queue.Full:
+                continue
+            return
+        raise RuntimeError("the pipeline is stopping; the batch was not accepted")
+
+    @property
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Process what is queued, then stop."""
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        self._stopping.set()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            assert isinstance(item, CollectedBatch)
+            self._process_until_stored(item)
+
+    def _process_until_stored(self, batch: CollectedBatch) -> None:
+        attempt = 0
+        while True:
+            try:
+                outcome = self._pipeline.process(batch)
+            except StoreError as exc:
+                self.totals.failed_writes += 1
+                delay = self._retry_delays[min(attempt, len(self._retry_delays) - 1)]
+                log.error(
+                    "storing a batch from %s failed (%s); retrying in %.1fs",
+                    batch.source,
+                    exc,
+                    delay,
+                )
+                attempt += 1
+                if self._stopping.wait(delay):
+                    log.error(
+                        "stopped before a batch from %s was stored; it will be read "
+                        "again from its checkpoint at the next start",
+                        batch.source,
+                    )
+                    return
+                continue
+            self.totals.add(batch.source, outcome)
+            if self._on_outcome is not None:
+                self._on_outcome(outcome)
+            return
