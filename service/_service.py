@@ -1,0 +1,150 @@
+"""`Service`: what `canhgac run` is — collectors, pipeline, scheduler and API in one process.
+
+It only wires parts together and owns their lifetimes; each part's logic lives in its
+own package. Start order: store, rules, pipeline worker, collectors (as scheduler jobs),
+API. Stop order is the reverse, so every batch read is stored before the store closes.
+"""
+
+import logging
+import signal
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from canhgac.api import create_app
+from canhgac.collectors import Collector, build_collector
+from canhgac.config import Settings, SourceConfig
+from canhgac.correlator import Correlator, RuleSet, load_rules
+from canhgac.incidents import IncidentGrouper
+from canhgac.pipeline import IngestPipeline, PipelineWorker
+from canhgac.service._demo import DemoReplay
+from canhgac.storage import SQLiteStore, Store
+
+log = logging.getLogger(__name__)
+
+WINDOW_CLOSING_SECONDS = 60
+MAINTENANCE_MINUTES = 10
+
+
+def load_ruleset(settings: Settings) -> RuleSet:
+    """The configured rules; every rule that failed to load is logged with its reason."""
+    ruleset = load_rules([Path(p) for p in settings.rules.paths], bundled=settings.rules.bundled)
+    for error in ruleset.errors:
+        log.warning("rule skipped: %s", error)
+    loaded = len(ruleset.rules) + len(ruleset.correlations)
+    log.info("%d rules loaded, %d skipped", loaded, len(ruleset.errors))
+    return ruleset
+
+
+def open_store(settings: Settings) -> Store:
+    return SQLiteStore.open(settings.database_path)
+
+
+class Service:
+    def __init__(self, settings: Settings, *, demo: DemoReplay | None = None) -> None:
+        self.settings = settings
+        self.demo = demo
+
+    def sources(self) -> Sequence[SourceConfig]:
+        extra = self.demo.sources if self.demo else []
+        return [*self.settings.sources, *extra]
+
+    def run(self) -> None:
+        """Serve until SIGINT or SIGTERM, then stop every part cleanly."""
+        settings = self.settings
+        store = open_store(settings)
+        try:
+            pipeline = IngestPipeline(
+                store,
+                Correlator(load_ruleset(settings)),
+                IncidentGrouper(settings.incidents.window),
+            )
+            worker = PipelineWorker(pipeline, max_batches=settings.pipeline.queue_batches)
+            collectors = [
+                build_collector(
+                    source,
+                    load_checkpoint=store.checkpoint,
+                    submit=worker.submit,
+                    timezone=settings.zone,
+                    batch_lines=settings.pipeline.batch_size,
+                )
+                for source in self.sources()
+            ]
+            scheduler = self._scheduler(collectors, pipeline, store)
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    create_app(store, settings),
+                    host=settings.api.host,
+                    port=settings.api.port,
+                    log_level="info",
+                )
+            )
+            worker.start()
+            if self.demo:
+                self.demo.prepare()
+            scheduler.start()
+            if self.demo:
+                self.demo.start()
+            try:
+                with _graceful_signals():
+                    server.run()
+            finally:
+                if self.demo:
+                    self.demo.stop()
+                scheduler.shutdown(wait=True)
+                worker.stop()
+                for collector in collectors:
+                    collector.close()
+        finally:
+            store.close()
+
+    def _scheduler(
+        self, collectors: Sequence[Collector], pipeline: IngestPipeline, store: Store
+    ) -> BackgroundScheduler:
+        scheduler = BackgroundScheduler(
+            timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1}
+        )
+        for collector in collectors:
+            # Files are polled: portable, and rotation is checked on the same beat.
+            scheduler.add_job(
+                collector.poll,
+                "interval",
+                seconds=collector.poll_interval,
+                id=f"poll:{collector.name}",
+                next_run_time=datetime.now(UTC),
+            )
+        scheduler.add_job(
+            pipeline.close_incident_windows,
+            "interval",
+            seconds=WINDOW_CLOSING_SECONDS,
+            id="close-incident-windows",
+        )
+        scheduler.add_job(
+            store.maintain, "interval", minutes=MAINTENANCE_MINUTES, id="store-maintenance"
+        )
+        return scheduler
+
+
+@contextmanager
+def _graceful_signals() -> Iterator[None]:
+    """Let SIGINT/SIGTERM end only the server loop.
+
+    uvicorn re-raises the signal it caught once it has shut down, which would kill the
+    process before the collectors, pipeline queue and store are closed; with these
+    handlers in place that re-raise is a no-op and shutdown runs to its end.
+    """
+
+    def note(sig: int, frame: FrameType | None) -> None:
+        log.info("received %s; shutting down", signal.Signals(sig).name)
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
