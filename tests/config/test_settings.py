@@ -16,7 +16,9 @@ def test_the_documented_example_is_valid() -> None:
     assert settings.incidents.window.total_seconds() == 15 * 60
 
 
-def test_environment_variables_override_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_variables_override_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("api:\n  port: 8081\n  host: 0.0.0.0\ndata_dir: /srv/canhgac\n")
     monkeypatch.setenv("CANHGAC_API__PORT", "9001")
@@ -38,7 +40,9 @@ def test_environment_variables_override_the_file(tmp_path: Path, monkeypatch: py
         ("timezone: Mars/Olympus\n", "timezone"),
     ],
 )
-def test_a_wrong_key_or_value_is_refused_naming_the_key(tmp_path: Path, text: str, named: str) -> None:
+def test_a_wrong_key_or_value_is_refused_naming_the_key(
+    tmp_path: Path, text: str, named: str
+) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(text)
     with pytest.raises(ConfigError) as error:
