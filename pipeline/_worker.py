@@ -52,7 +52,7 @@ class PipelineWorker:
         pipeline: IngestPipeline,
         max_batches: int = 16,
         retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0),
-        on_outcome: Callable[[BatchOutcome], None] | None = None,
+        on_outcome: Callable[[str, BatchOutcome], None] | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max_batches)
@@ -118,5 +118,5 @@ class PipelineWorker:
                 continue
             self.totals.add(batch.source, outcome)
             if self._on_outcome is not None:
-                self._on_outcome(outcome)
+                self._on_outcome(batch.source, outcome)
             return

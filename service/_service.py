@@ -21,7 +21,7 @@ from canhgac.collectors import Collector, build_collector
 from canhgac.config import Settings, SourceConfig
 from canhgac.correlator import Correlator, RuleSet, load_rules
 from canhgac.incidents import IncidentGrouper
-from canhgac.pipeline import IngestPipeline, PipelineWorker
+from canhgac.pipeline import BatchOutcome, IngestPipeline, PipelineWorker
 from canhgac.service._demo import DemoReplay
 from canhgac.storage import SQLiteStore, Store
 
@@ -64,7 +64,9 @@ class Service:
                 Correlator(load_ruleset(settings)),
                 IncidentGrouper(settings.incidents.window),
             )
-            worker = PipelineWorker(pipeline, max_batches=settings.pipeline.queue_batches)
+            worker = PipelineWorker(
+                pipeline, max_batches=settings.pipeline.queue_batches, on_outcome=_log_outcome
+            )
             collectors = [
                 build_collector(
                     source,
@@ -106,6 +108,9 @@ class Service:
     def _scheduler(
         self, collectors: Sequence[Collector], pipeline: IngestPipeline, store: Store
     ) -> BackgroundScheduler:
+        # APScheduler logs every run of every job at INFO: a line per file poll.
+        quiet = logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.WARNING
+        logging.getLogger("apscheduler").setLevel(quiet)
         scheduler = BackgroundScheduler(
             timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1}
         )
@@ -128,6 +133,20 @@ class Service:
             store.maintain, "interval", minutes=MAINTENANCE_MINUTES, id="store-maintenance"
         )
         return scheduler
+
+
+def _log_outcome(source: str, outcome: BatchOutcome) -> None:
+    notable = outcome.alerts or outcome.dead_letters or outcome.new_incidents
+    log.log(
+        logging.INFO if notable else logging.DEBUG,
+        "%s: %d lines, %d new events, %d dead letters, %d alerts, %d new incidents",
+        source,
+        outcome.lines,
+        outcome.events,
+        outcome.dead_letters,
+        outcome.alerts,
+        outcome.new_incidents,
+    )
 
 
 @contextmanager
