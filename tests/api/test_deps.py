@@ -7,7 +7,7 @@ anyone remembering to list it here.
 import logging
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts

@@ -3,7 +3,7 @@
 from datetime import timedelta
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -22,7 +22,8 @@ from tests.api.seed_data import (
 )
 
 ALL = ["inc-trav", "inc-sqli", "inc-ssh", "inc-admin", "inc-scan"]
-Params = list[tuple[str, str]]
+# list is invariant: the element type must be exactly what httpx2 accepts.
+Params = list[tuple[str, str | int | float | bool | None]]
 
 
 def ids(response: httpx.Response) -> list[str]:
