@@ -1,4 +1,4 @@
-"""`canhgac ingest` and `canhgac parse`: one-shot reads of log files."""
+"""`canhgac ingest` and `canhgac parse`: one-shot reads of log files (text, JSON lines, .evtx)."""
 
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from canhgac.cli._options import config_option, settings_with
-from canhgac.collectors import CollectorError, FileReader, SourceLabels
+from canhgac.collectors import EVTX_FORMAT, CollectorError, FileReader, SourceLabels
 from canhgac.config import Settings
 from canhgac.correlator import Correlator
 from canhgac.incidents import IncidentGrouper
@@ -20,14 +20,17 @@ from canhgac.parsers import parser_names
 from canhgac.pipeline import BatchOutcome, IngestPipeline
 from canhgac.service import load_ruleset, open_store
 
-_FORMATS = ["auto", *parser_names()]
+_FORMATS = ["auto", *parser_names(), EVTX_FORMAT]
 _format = click.option(
     "--format",
     "format_",
     type=click.Choice(_FORMATS),
     default="auto",
     show_default=True,
-    help="Log format of the files; auto recognises it from the first lines.",
+    help=(
+        "Log format of the files; auto recognises it from the first lines "
+        "(.evtx by its signature, JSON lines by a leading '{')."
+    ),
 )
 _paths = click.argument(
     "paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=False)
@@ -127,8 +130,8 @@ def parse(
 ) -> int:
     """Print what canhgac makes of log files: one ECS JSON event per line; nothing is stored.
 
-    Lines that cannot be parsed are reported on stderr as PATH:LINE: reason. Exits 1 if
-    any path could not be read.
+    Lines that cannot be parsed are reported on stderr as PATH:LINE: reason (for .evtx
+    files, PATH:RECORD: reason). Exits 1 if any path could not be read.
     """
     settings = settings_with(config_path)
     readers, failed = _open_readers(paths, format_, SourceLabels("parse", system, org), settings)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from canhgac.events import DeadLetter, Event, event_id, make_event
-from canhgac.parsers import LineParser, ParseContext, ParseError
+from canhgac.parsers import LineParser, ParseContext, ParseError, windows_event_origin
 
 MAX_LINE_BYTES = 64 * 1024
 """Longer lines are dead-lettered (truncated) rather than parsed: no log line is that long."""
@@ -50,8 +50,12 @@ class EventBuilder:
             record = self.parser.parse(text, self.context)
         except ParseError as exc:
             return self._dead(raw, line_number, f"{self.parser.name}: {exc}")
+        origin, where = self.origin, position
+        if "winlog.record_id" in record.fields:
+            # A Windows record keeps its id whichever export it is read from.
+            origin, where = windows_event_origin(record.fields)
         return make_event(
-            id=event_id(self.origin, position, raw),
+            id=event_id(origin, where, raw),
             timestamp=record.timestamp,
             fields=record.fields,
             original=text,

@@ -1,29 +1,27 @@
-"""`FileReader`: one complete read of a log file, for `canhgac ingest` and `canhgac parse`."""
+"""`FileReader`: one complete read of a log file, for `canhgac ingest` and `canhgac parse`.
+
+Line formats go through a parser line by line; `evtx` (given, or recognised by its
+signature under "auto") is handed to `EvtxReader`.
+"""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from canhgac.collectors._event_builder import EventBuilder, SourceLabels
+from canhgac.collectors._evtx_reader import EVTX_MAGIC, EvtxReader, is_evtx
 from canhgac.collectors._line_reader import fingerprint, read_lines
+from canhgac.collectors._read_progress import CollectorError, ReadProgress
 from canhgac.events import DeadLetter, Event
 from canhgac.parsers import ParseContext, detect_format, get_parser
 from canhgac.pipeline import CollectedBatch
 
-
-class CollectorError(Exception):
-    """A source cannot be read; the message names it and says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class ReadProgress:
-    batch: CollectedBatch
-    bytes_done: int
+EVTX_FORMAT = "evtx"
+"""The format name of Windows .evtx files, which are read by `EvtxReader`, not by lines."""
 
 
 class FileReader:
-    """Reads a whole file through a parser. `format` is a parser name or "auto"."""
+    """Reads a whole file through a parser. `format` is a parser name, "evtx" or "auto"."""
 
     def __init__(
         self,
@@ -60,9 +58,13 @@ class FileReader:
         self._handle.close()
 
     def detected_format(self) -> str | None:
-        """The parser name to use: the configured one, or the detected one for "auto"."""
+        """The format to use: the configured one, or for "auto" "evtx" when the file starts
+        with the EVTX signature, else the parser that recognizes its first lines."""
         if self.format != "auto":
             return self.format
+        self._handle.seek(0)
+        if is_evtx(self._handle.read(len(EVTX_MAGIC))):
+            return EVTX_FORMAT
         sample, _ = read_lines(self._handle, 0, final=True, max_lines=20)
         return detect_format(line.data.decode("utf-8", "replace") for line in sample)
 
@@ -70,6 +72,16 @@ class FileReader:
         name = self.detected_format()
         if name is None:
             raise CollectorError(f"{self.path}: cannot tell its log format; pass --format")
+        if name == EVTX_FORMAT:
+            with EvtxReader(
+                self.path,
+                self.labels,
+                self.timezone,
+                hostname=self.hostname,
+                batch_records=self.batch_lines,
+            ) as reader:
+                yield from reader.batches()
+            return
         mtime = datetime.fromtimestamp(self.path.stat().st_mtime, UTC)
         builder = EventBuilder(
             get_parser(name),

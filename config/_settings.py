@@ -18,7 +18,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-LineFormat = Literal["auto", "nginx", "apache", "auth"]
+LineFormat = Literal["auto", "nginx", "apache", "auth", "json", "evtx"]
 
 
 class ConfigError(Exception):
@@ -42,6 +42,15 @@ class FileSourceConfig(_Section):
     from_beginning: bool = True
     """Read files found at start-up from their first line (else from their end)."""
     poll_interval: Annotated[float, Field(gt=0, le=60)] = 1.0
+
+    @field_validator("format")
+    @classmethod
+    def _followable(cls, value: str) -> str:
+        if value == "evtx":
+            raise ValueError(
+                "evtx files are not followed line by line; read them with `canhgac ingest`"
+            )
+        return value
 
 
 SourceConfig = FileSourceConfig

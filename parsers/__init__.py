@@ -1,12 +1,16 @@
 """Line parsers: raw log text to timestamp and ECS fields. Pure functions, no I/O.
 
-Formats: `nginx` and `apache` (Common and Combined Log Format access logs) and `auth`
-(Linux auth.log / secure). `get_parser(name)` builds one; `detect_format(lines)` guesses.
+Formats: `nginx` and `apache` (Common and Combined Log Format access logs), `auth`
+(Linux auth.log / secure) and `json` (JSON lines: ECS documents, Windows events, or any
+JSON with a field mapping). `get_parser(name)` builds one; `detect_format(lines)` guesses.
+Windows event records (evtx JSON, Winlogbeat, flat exports) are normalized to ECS by
+`normalize_windows_event`, which the EVTX file reader uses too.
 """
 
 from canhgac.parsers._access_log import ApacheAccessParser, NginxAccessParser
 from canhgac.parsers._auth_log import AuthLogParser
 from canhgac.parsers._base import LineParser, ParseContext, ParsedRecord, ParseError
+from canhgac.parsers._json_lines import JsonLinesParser
 from canhgac.parsers._registry import (
     DETECTION_SAMPLE,
     UnknownFormatError,
@@ -20,22 +24,33 @@ from canhgac.parsers._syslog_time import (
     parse_rfc3339_timestamp,
     yearless_timestamp,
 )
+from canhgac.parsers._windows import (
+    channel_dataset,
+    looks_like_windows_event,
+    normalize_windows_event,
+    windows_event_origin,
+)
 
 __all__ = [
     "DETECTION_SAMPLE",
     "FUTURE_ALLOWANCE",
     "ApacheAccessParser",
     "AuthLogParser",
+    "JsonLinesParser",
     "LineParser",
     "NginxAccessParser",
     "ParseContext",
     "ParseError",
     "ParsedRecord",
     "UnknownFormatError",
+    "channel_dataset",
     "detect_format",
     "get_parser",
+    "looks_like_windows_event",
+    "normalize_windows_event",
     "parse_classic_timestamp",
     "parse_rfc3339_timestamp",
     "parser_names",
+    "windows_event_origin",
     "yearless_timestamp",
 ]

@@ -7,6 +7,7 @@ from types import MappingProxyType
 from canhgac.parsers._access_log import ApacheAccessParser, NginxAccessParser
 from canhgac.parsers._auth_log import AuthLogParser
 from canhgac.parsers._base import LineParser
+from canhgac.parsers._json_lines import JsonLinesParser
 
 # In preference order: when two parsers recognize as many lines, the earlier one wins.
 _PARSERS: Mapping[str, Callable[[], LineParser]] = MappingProxyType(
@@ -14,6 +15,7 @@ _PARSERS: Mapping[str, Callable[[], LineParser]] = MappingProxyType(
         NginxAccessParser.name: NginxAccessParser,
         ApacheAccessParser.name: ApacheAccessParser,
         AuthLogParser.name: AuthLogParser,
+        JsonLinesParser.name: JsonLinesParser,
     }
 )
 
@@ -26,7 +28,7 @@ class UnknownFormatError(ValueError):
 
 
 def parser_names() -> tuple[str, ...]:
-    """The known format names, in preference order ("nginx", "apache", "auth")."""
+    """The known format names, in preference order ("nginx", "apache", "auth", "json")."""
     return tuple(_PARSERS)
 
 

@@ -27,6 +27,7 @@ APACHE_COMMON = '10.0.0.1 - alice [24/Nov/2026:08:15:{s:02d} +0700] "POST /login
 AUTH = (
     "Nov 24 08:15:{s:02d} web01 sshd[1234]: Failed password for root from 203.0.113.7 port 22 ssh2"
 )
+JSON_LINE = '{{"@timestamp": "2026-11-24T08:15:{s:02d}+07:00", "message": "x"}}'
 
 
 def lines(template: str, count: int) -> list[str]:
@@ -34,7 +35,7 @@ def lines(template: str, count: int) -> list[str]:
 
 
 def test_parser_names_in_preference_order() -> None:
-    assert parser_names() == ("nginx", "apache", "auth")
+    assert parser_names() == ("nginx", "apache", "auth", "json")
 
 
 @pytest.mark.parametrize(
@@ -56,7 +57,7 @@ def test_get_parser_unknown_name_lists_known_ones() -> None:
 
 
 def test_every_named_parser_parses_its_own_lines() -> None:
-    samples = {"nginx": NGINX, "apache": APACHE_COMMON, "auth": AUTH}
+    samples = {"nginx": NGINX, "apache": APACHE_COMMON, "auth": AUTH, "json": JSON_LINE}
     for name in parser_names():
         record = get_parser(name).parse(samples[name].format(s=1), CONTEXT)
         assert record.timestamp == datetime(2026, 11, 24, 8, 15, 1, tzinfo=ICT)
