@@ -1,6 +1,6 @@
 """The ingest pipeline: collected events → correlator → incidents → store, one batch at a time."""
 
-from canhgac.pipeline._batch import BatchOutcome, CollectedBatch
+from canhgac.pipeline._batch import BatchOutcome, CollectedBatch, OutcomeTotals
 from canhgac.pipeline._pipeline import EventCorrelator, IngestPipeline
 from canhgac.pipeline._worker import PipelineWorker
 
@@ -9,5 +9,6 @@ __all__ = [
     "CollectedBatch",
     "EventCorrelator",
     "IngestPipeline",
+    "OutcomeTotals",
     "PipelineWorker",
 ]

@@ -29,3 +29,27 @@ class BatchOutcome:
     alerts: int
     new_incidents: int
     updated_incidents: int
+
+
+@dataclass(slots=True)
+class OutcomeTotals:
+    """Batch outcomes added up (a run of `canhgac ingest`, a running service)."""
+
+    batches: int = 0
+    lines: int = 0
+    events: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    alerts: int = 0
+    new_incidents: int = 0
+    updated_incidents: int = 0
+
+    def add(self, outcome: BatchOutcome) -> None:
+        self.batches += 1
+        self.lines += outcome.lines
+        self.events += outcome.events
+        self.duplicates += outcome.duplicates
+        self.dead_letters += outcome.dead_letters
+        self.alerts += outcome.alerts
+        self.new_incidents += outcome.new_incidents
+        self.updated_incidents += outcome.updated_incidents

@@ -10,40 +10,14 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from canhgac.pipeline._batch import BatchOutcome, CollectedBatch
+from canhgac.pipeline._batch import BatchOutcome, CollectedBatch, OutcomeTotals
 from canhgac.pipeline._pipeline import IngestPipeline
 from canhgac.storage import StoreError
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
-
-
-@dataclass(slots=True)
-class WorkerTotals:
-    """Running totals since the worker started (read by status endpoints and logs)."""
-
-    batches: int = 0
-    lines: int = 0
-    events: int = 0
-    duplicates: int = 0
-    dead_letters: int = 0
-    alerts: int = 0
-    new_incidents: int = 0
-    failed_writes: int = 0
-    by_source: dict[str, int] = field(default_factory=dict)
-
-    def add(self, source: str, outcome: BatchOutcome) -> None:
-        self.batches += 1
-        self.lines += outcome.lines
-        self.events += outcome.events
-        self.duplicates += outcome.duplicates
-        self.dead_letters += outcome.dead_letters
-        self.alerts += outcome.alerts
-        self.new_incidents += outcome.new_incidents
-        self.by_source[source] = self.by_source.get(source, 0) + outcome.events
 
 
 class PipelineWorker:
@@ -60,7 +34,8 @@ class PipelineWorker:
         self._on_outcome = on_outcome
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="canhgac-pipeline", daemon=True)
-        self.totals = WorkerTotals()
+        self.totals = OutcomeTotals()
+        self.failed_writes = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -99,7 +74,7 @@ class PipelineWorker:
             try:
                 outcome = self._pipeline.process(batch)
             except StoreError as exc:
-                self.totals.failed_writes += 1
+                self.failed_writes += 1
                 delay = self._retry_delays[min(attempt, len(self._retry_delays) - 1)]
                 log.error(
                     "storing a batch from %s failed (%s); retrying in %.1fs",
@@ -116,7 +91,7 @@ class PipelineWorker:
                     )
                     return
                 continue
-            self.totals.add(batch.source, outcome)
+            self.totals.add(outcome)
             if self._on_outcome is not None:
                 self._on_outcome(batch.source, outcome)
             return
