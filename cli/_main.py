@@ -7,6 +7,7 @@ import sys
 import click
 
 from canhgac.cli._apikey import apikey
+from canhgac.cli._hunt import hunt
 from canhgac.cli._ingest import ingest, parse
 from canhgac.cli._rules import rules
 from canhgac.cli._serve import demo, run
@@ -44,6 +45,7 @@ cli.add_command(run)
 cli.add_command(demo)
 cli.add_command(ingest)
 cli.add_command(parse)
+cli.add_command(hunt)
 cli.add_command(apikey)
 cli.add_command(rules)
 
