@@ -8,39 +8,54 @@ from canhgac.correlator._alert import KEY_ENTITY_FIELDS, Alert, Severity, alert_
 from canhgac.correlator._compile import CompiledRule, Logsource, compile_rule
 from canhgac.correlator._correlation import (
     EVIDENCE_LIMIT,
+    STATE_VERSION,
     CompiledCorrelation,
     CorrelationKind,
+    CorrelationStateError,
     CorrelationWindows,
     CountCondition,
     CountOperator,
+    FiringMode,
     compile_correlation,
 )
-from canhgac.correlator._engine import NOT_ROUTED, Correlator, RuleStats
+from canhgac.correlator._engine import NOT_ROUTED, NOT_USED, Correlator, RuleStats
 from canhgac.correlator._errors import LogsourceConfigError, RuleCompileError, RuleError
+from canhgac.correlator._health import CANNOT_FIRE, TIMING_SAMPLE, RuleHealth
 from canhgac.correlator._loading import RuleLoadError, RuleSet, bundled_rules_path, load_rules
 from canhgac.correlator._logsources import (
     default_logsources_path,
     load_logsource_pipeline,
     routing_detection_names,
+    routing_fields,
 )
+from canhgac.correlator._replay import replay
+from canhgac.correlator._routing import RouteKey
 from canhgac.correlator._rule_info import RuleInfo
 
 __all__ = [
+    "CANNOT_FIRE",
     "EVIDENCE_LIMIT",
     "KEY_ENTITY_FIELDS",
     "NOT_ROUTED",
+    "NOT_USED",
+    "STATE_VERSION",
+    "TIMING_SAMPLE",
     "Alert",
     "CompiledCorrelation",
     "CompiledRule",
     "CorrelationKind",
+    "CorrelationStateError",
     "CorrelationWindows",
     "Correlator",
     "CountCondition",
     "CountOperator",
+    "FiringMode",
     "Logsource",
     "LogsourceConfigError",
+    "RouteKey",
     "RuleCompileError",
     "RuleError",
+    "RuleHealth",
     "RuleInfo",
     "RuleLoadError",
     "RuleSet",
@@ -53,5 +68,7 @@ __all__ = [
     "default_logsources_path",
     "load_logsource_pipeline",
     "load_rules",
+    "replay",
     "routing_detection_names",
+    "routing_fields",
 ]

@@ -1,37 +1,59 @@
 """The `Correlator`: events in arrival order, alerts out.
 
 Each event is tested only against the rules its routing fields select (an index from
-(field, value) to rules, derived from the logsource pipeline), never against every rule.
+routing keys to rules, derived from the logsource pipeline; see `_routing`), never
+against every rule.
 A detection rule's match becomes an alert (unless the rule only feeds correlations) and
 a signal to the correlations that reference it; a correlation's firing becomes an alert
 and a signal to the correlations that reference it in turn.
 """
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import chain
+from time import perf_counter_ns
+from typing import Any
 
 from canhgac.correlator._alert import KEY_ENTITY_FIELDS, Alert, alert_id
 from canhgac.correlator._compile import CompiledRule
 from canhgac.correlator._correlation import (
     CompiledCorrelation,
     CorrelationFiring,
+    CorrelationStateError,
     CorrelationWindows,
     Signal,
     from_micros,
     to_micros,
 )
-from canhgac.correlator._event_view import EventView, field_values, scalar_text
+from canhgac.correlator._event_view import (
+    EVENT_DATA_PREFIX,
+    EventView,
+    field_values,
+    scalar_text,
+    user_data_leaves,
+)
+from canhgac.correlator._health import (
+    CANNOT_FIRE,
+    SKIPPED,
+    TIMING_SAMPLE,
+    RuleHealth,
+    cannot_fire,
+    estimated_ns,
+    never_seen_fields,
+)
 from canhgac.correlator._loading import RuleSet
-from canhgac.correlator._logsources import RouteKey
+from canhgac.correlator._prefilter import Prefilter
+from canhgac.correlator._routing import Route, RoutingIndex
 from canhgac.events import Event, FieldValue
+
+log = logging.getLogger(__name__)
 
 NOT_ROUTED = "no events routed to this logsource"
 NOT_USED = "raises no alerts (generate: false) and feeds no loaded correlation"
 
-# Distinct routing-key combinations remembered; real traffic has a few dozen.
-_CANDIDATE_CACHE_LIMIT = 4096
+# Below this many rules in a route, testing them all is cheaper than the prefilter.
+_PREFILTER_MIN_RULES = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,36 +93,60 @@ def _key_entities(event: Event) -> tuple[tuple[str, str], ...]:
     )
 
 
+def _restored_windows(
+    correlations: Sequence[CompiledCorrelation], state: Mapping[str, Any] | None
+) -> CorrelationWindows:
+    if state is None:
+        return CorrelationWindows(correlations)
+    try:
+        return CorrelationWindows.from_snapshot(state, correlations)
+    except CorrelationStateError as err:
+        log.warning("%s", err)
+        return CorrelationWindows(correlations)
+
+
 class Correlator:
     """Runs a `RuleSet` over batches of events; keeps correlation windows and counters.
 
-    `state` restores correlation windows saved with `CorrelationWindows.snapshot()`.
+    `state` restores the correlation windows saved by `snapshot()`; a snapshot that
+    cannot be restored (another layout, damaged) is logged and the windows start empty.
     Not thread-safe: one caller at a time.
     """
 
-    def __init__(self, ruleset: RuleSet, state: CorrelationWindows | None = None) -> None:
+    def __init__(self, ruleset: RuleSet, state: Mapping[str, Any] | None = None) -> None:
         self._ruleset = ruleset
         self._rules = ruleset.rules
         self._correlations = ruleset.correlations
-        self._state = state if state is not None else CorrelationWindows()
+        self._state = _restored_windows(ruleset.correlations, state)
+        saved = self._state.watermark
+        self._watermark = from_micros(saved) if saved is not None else None
+        # The windows learn the watermark lazily: only once it passes `_deadline` (a
+        # window to close, a sweep due) or before they take a match (`_catch_up`).
+        self._deadline: datetime | None = None
+        self._behind = False
         consumers: dict[str, list[CompiledCorrelation]] = {}
         for correlation in self._correlations:
             for source in correlation.sources:
                 consumers.setdefault(source, []).append(correlation)
         self._consumers = {rule_id: tuple(found) for rule_id, found in consumers.items()}
-        index: dict[RouteKey, list[int]] = {}
-        for position, rule in enumerate(self._rules):
-            if rule.emits_alerts or rule.info.rule_id in self._consumers:
-                for key in rule.route_keys:
-                    index.setdefault(key, []).append(position)
-        self._index = {key: tuple(positions) for key, positions in index.items()}
-        self._route_fields = tuple(sorted({field for field, _ in self._index}))
-        self._candidates: dict[tuple[RouteKey, ...], tuple[int, ...]] = {}
+        self._routing = RoutingIndex(
+            [
+                rule.route_keys if rule.emits_alerts or rule.info.rule_id in self._consumers else ()
+                for rule in self._rules
+            ]
+        )
+        self._bodies = tuple(rule.body for rule in self._rules)
+        self._prefilters: list[Prefilter | None] = []
+        # Per routing combination (Route.number): events routed, and every field they had.
+        self._route_events: list[int] = []
+        self._route_fields: list[set[str]] = []
+        self._routed_events = 0
+        self._rule_timed_ns = [0] * len(self._rules)
+        self._rule_timed = [0] * len(self._rules)
         self._correlation_positions = {
             correlation.info.rule_id: position
             for position, correlation in enumerate(self._correlations)
         }
-        self._rule_events = [0] * len(self._rules)
         self._rule_matches = [0] * len(self._rules)
         self._rule_last: list[datetime | None] = [None] * len(self._rules)
         self._correlation_events = [0] * len(self._correlations)
@@ -116,33 +162,65 @@ class Correlator:
         """The correlation windows (plain data; see `CorrelationWindows.snapshot`)."""
         return self._state
 
-    def _candidates_for(self, view: EventView) -> tuple[int, ...]:
-        keys = tuple(
-            key
-            for field in self._route_fields
-            for value in view.lowered(field)
-            if (key := (field, value)) in self._index
-        )
-        if not keys:
-            return ()
-        candidates = self._candidates.get(keys)
-        if candidates is None:
-            candidates = tuple(sorted(set(chain.from_iterable(self._index[k] for k in keys))))
-            if len(self._candidates) >= _CANDIDATE_CACHE_LIMIT:
-                self._candidates.clear()
-            self._candidates[keys] = candidates
-        return candidates
+    def _note_route(self, route: Route, event: Event) -> Prefilter | None:
+        """Count the event for its route; the route's prefilter (None: test every rule)."""
+        number = route.number
+        while len(self._route_events) <= number:
+            positions = self._routing.routes[len(self._route_events)].positions
+            self._route_events.append(0)
+            self._route_fields.append(set())
+            self._prefilters.append(
+                Prefilter(positions, {p: self._rules[p].anchors for p in positions})
+                if len(positions) >= _PREFILTER_MIN_RULES
+                else None
+            )
+        self._route_events[number] += 1
+        self._route_fields[number].update(event.fields)
+        return self._prefilters[number]
+
+    def _timed_matches(self, route: Route, candidates: Sequence[int], view: EventView) -> list[int]:
+        """The matching candidates, each evaluation timed (the sampled events); the rules
+        the prefilter skipped count as evaluated in no time."""
+        bodies = self._bodies
+        timed_ns = self._rule_timed_ns
+        timed = self._rule_timed
+        matched: list[int] = []
+        for position in candidates:
+            start = perf_counter_ns()
+            hit = bodies[position](view)
+            timed_ns[position] += perf_counter_ns() - start
+            if hit:
+                matched.append(position)
+        for position in route.positions:
+            timed[position] += 1
+        return matched
 
     def process(self, events: Sequence[Event]) -> list[Alert]:
         """Evaluate events in arrival order; correlations use each event's own time."""
         alerts: list[Alert] = []
+        bodies = self._bodies
+        clocked = bool(self._correlations)
         for event in events:
+            moment = event.timestamp
+            if clocked and (self._watermark is None or moment > self._watermark):
+                self._watermark = moment
+                if self._deadline is None or moment > self._deadline:
+                    self._advance(moment, alerts)
+                else:
+                    self._behind = True
             view = EventView(event.fields)
-            for position in self._candidates_for(view):
-                self._rule_events[position] += 1
+            route = self._routing.route(view)
+            if route is None:
+                continue
+            prefilter = self._note_route(route, event)
+            candidates = route.positions if prefilter is None else prefilter.select(view)
+            self._routed_events += 1
+            if self._routed_events % TIMING_SAMPLE:
+                matched = [position for position in candidates if bodies[position](view)]
+            else:
+                matched = self._timed_matches(route, candidates, view)
+            for position in matched:
                 rule = self._rules[position]
-                if not rule.predicate(view):
-                    continue
                 self._rule_matches[position] += 1
                 self._rule_last[position] = event.timestamp
                 if rule.emits_alerts:
@@ -157,18 +235,61 @@ class Correlator:
                         organization=_first_text(event.get("organization.name")),
                     )
                     self._propagate(signal, alerts)
-        self._state.sweep(self._correlations)
         return alerts
 
+    def advance(self, now: datetime) -> list[Alert]:
+        """Let event time reach `now` although no event says so; return what fires.
+
+        Closes the correlation windows that ended before `now` (conditions with an upper
+        bound fire only then), so that a quiet source still gets its alerts. Live, run it
+        periodically with the wall clock minus how late events may arrive; events older
+        than a window's end that come after are too late for that window.
+        """
+        alerts: list[Alert] = []
+        if self._watermark is None or now > self._watermark:
+            self._watermark = now
+            self._advance(now, alerts)
+        return alerts
+
+    def snapshot(self) -> dict[str, Any]:
+        """The correlation windows as JSON-compatible data, for `Correlator(state=...)`."""
+        self._catch_up([])
+        return self._state.snapshot()
+
+    def _advance(self, now: datetime, alerts: list[Alert]) -> None:
+        self._behind = False
+        for firing in self._state.advance(to_micros(now)):
+            self._fired(firing, alerts)
+        self._note_deadline()
+
+    def _catch_up(self, alerts: list[Alert]) -> None:
+        """Give the windows the watermark they were spared (nothing fires: it is before
+        the deadline)."""
+        if self._behind and self._watermark is not None:
+            self._advance(self._watermark, alerts)
+
+    def _note_deadline(self) -> None:
+        deadline = self._state.deadline()
+        self._deadline = from_micros(deadline) if deadline is not None else None
+
     def _propagate(self, signal: Signal, alerts: list[Alert]) -> None:
-        for correlation in self._consumers.get(signal.rule_id, ()):
+        consumers = self._consumers.get(signal.rule_id, ())
+        if not consumers:
+            return
+        self._catch_up(alerts)
+        for correlation in consumers:
             position = self._correlation_positions[correlation.info.rule_id]
             self._correlation_events[position] += 1
             for firing in self._state.observe(correlation, signal):
-                self._correlation_matches[position] += 1
-                self._correlation_last[position] = from_micros(firing.time)
-                alerts.append(self._correlation_alert(firing))
-                self._propagate(firing.signal(), alerts)
+                self._fired(firing, alerts)
+        self._note_deadline()
+
+    def _fired(self, firing: CorrelationFiring, alerts: list[Alert]) -> None:
+        position = self._correlation_positions[firing.correlation.info.rule_id]
+        self._correlation_matches[position] += 1
+        self._correlation_last[position] = from_micros(firing.time)
+        alerts.append(self._correlation_alert(firing))
+        self._propagate(firing.signal(), alerts)
 
     @staticmethod
     def _detection_alert(rule: CompiledRule, event: Event) -> Alert:
@@ -205,20 +326,116 @@ class Correlator:
             description=info.description,
         )
 
+    def _events_by_rule(self) -> list[int]:
+        counts = [0] * len(self._rules)
+        for route, events in zip(self._routing.routes, self._route_events, strict=True):
+            for position in route.positions:
+                counts[position] += events
+        return counts
+
+    def _fields_by_rule(self) -> list[set[str]]:
+        seen: list[set[str]] = [set() for _ in self._rules]
+        for route, fields in zip(self._routing.routes, self._route_fields, strict=True):
+            # A UserData value also answers for its name under winlog.event_data (EventView).
+            names = fields | {
+                EVENT_DATA_PREFIX + leaf for leaf in user_data_leaves(dict.fromkeys(fields))
+            }
+            for position in route.positions:
+                seen[position] |= names
+        return seen
+
+    def _note(self, rule: CompiledRule) -> str | None:
+        if not rule.routed:
+            return NOT_ROUTED
+        if not (rule.emits_alerts or rule.info.rule_id in self._consumers):
+            return NOT_USED
+        return None
+
+    def health(self) -> tuple[RuleHealth, ...]:
+        """Health of every rule: detection rules, correlations, then the skipped rules.
+
+        See `RuleHealth`; evaluation times are sampled on one routed event in
+        `TIMING_SAMPLE` (timing every evaluation would slow matching down noticeably).
+        """
+        events = self._events_by_rule()
+        seen = self._fields_by_rule()
+        lines: list[RuleHealth] = []
+        for position, rule in enumerate(self._rules):
+            info = rule.info
+            routed_to = events[position]
+            never_seen = never_seen_fields(rule, seen[position]) if routed_to else ()
+            note = self._note(rule)
+            if note is None and routed_to and cannot_fire(rule, seen[position]):
+                note = CANNOT_FIRE
+            lines.append(
+                RuleHealth(
+                    rule_id=info.rule_id,
+                    title=info.title,
+                    level=info.severity,
+                    kind="detection",
+                    path=info.path,
+                    routed=rule.routed,
+                    events=routed_to,
+                    matches=self._rule_matches[position],
+                    last_match=self._rule_last[position],
+                    evaluation_ns=estimated_ns(
+                        self._rule_timed_ns[position], self._rule_timed[position], routed_to
+                    ),
+                    never_seen=never_seen,
+                    note=note,
+                )
+            )
+        for stats in self.stats()[len(self._rules) :]:
+            correlation = self._correlations[self._correlation_positions[stats.rule_id]]
+            lines.append(
+                RuleHealth(
+                    rule_id=stats.rule_id,
+                    title=stats.title,
+                    level=correlation.info.severity,
+                    kind=stats.kind,
+                    path=correlation.info.path,
+                    routed=stats.routed,
+                    events=stats.events,
+                    matches=stats.matches,
+                    last_match=stats.last_match,
+                    evaluation_ns=0,
+                    never_seen=(),
+                    note=stats.note,
+                )
+            )
+        for error in self._ruleset.errors:
+            lines.append(
+                RuleHealth(
+                    rule_id=error.rule_id,
+                    title=error.rule,
+                    level=None,
+                    kind=SKIPPED,
+                    path=error.path,
+                    routed=False,
+                    events=0,
+                    matches=0,
+                    last_match=None,
+                    evaluation_ns=0,
+                    never_seen=(),
+                    note=error.reason,
+                )
+            )
+        return tuple(lines)
+
     def stats(self) -> tuple[RuleStats, ...]:
         """Counters of every loaded rule: detection rules, then correlations."""
         routed_ids = {rule.info.rule_id for rule in self._rules if rule.routed}
+        events = self._events_by_rule()
         stats: list[RuleStats] = []
         for position, rule in enumerate(self._rules):
-            used = rule.emits_alerts or rule.info.rule_id in self._consumers
-            note = NOT_ROUTED if not rule.routed else None if used else NOT_USED
+            note = self._note(rule)
             stats.append(
                 RuleStats(
                     rule_id=rule.info.rule_id,
                     title=rule.info.title,
                     kind="detection",
                     routed=rule.routed,
-                    events=self._rule_events[position],
+                    events=events[position],
                     matches=self._rule_matches[position],
                     last_match=self._rule_last[position],
                     note=note,

@@ -3,11 +3,21 @@
 Several rules routed to one event usually test the same few fields (the URL, the user
 agent), so the text and lowered forms of a field are computed once per event, not once
 per rule.
+
+Windows events keep some of their data under <UserData> instead of <EventData> (WMI
+activity, log cleared, ...), which the normalizer writes as
+`winlog.user_data.<Element>.<Name>`. Sigma rules name such values like any other, by
+`<Name>` alone, which the logsource pipeline maps to `winlog.event_data.<Name>`; so an
+event without `winlog.event_data.<Name>` answers for it with its UserData value of
+that name, as the evtx tools SigmaHQ tests with do.
 """
 
 from collections.abc import Mapping
 
 from canhgac.events import FieldValue, Scalar
+
+EVENT_DATA_PREFIX = "winlog.event_data."
+USER_DATA_PREFIX = "winlog.user_data."
 
 
 def scalar_text(value: Scalar) -> str | None:
@@ -36,6 +46,15 @@ def field_values(value: FieldValue) -> tuple[Scalar, ...]:
     return (value,)
 
 
+def user_data_leaves(fields: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
+    """`winlog.user_data.<Element>...<Name>` values by `<Name>` (the first one wins)."""
+    leaves: dict[str, FieldValue] = {}
+    for key, value in fields.items():
+        if key.startswith(USER_DATA_PREFIX):
+            leaves.setdefault(key.rsplit(".", 1)[-1], value)
+    return leaves
+
+
 class EventView:
     """Read access to one event's fields for the rule predicates.
 
@@ -43,20 +62,34 @@ class EventView:
     field when it matches any element.
     """
 
-    __slots__ = ("_lowered", "_texts", "fields")
+    __slots__ = ("_lowered", "_texts", "_user_data", "fields")
 
     def __init__(self, fields: Mapping[str, FieldValue]) -> None:
         self.fields = fields
         self._texts: dict[str, tuple[str, ...]] = {}
         self._lowered: dict[str, tuple[str, ...]] = {}
+        self._user_data: dict[str, FieldValue] | None = None
+
+    def _user_data_value(self, name: str) -> FieldValue:
+        """The UserData value standing in for a missing `winlog.event_data.<Name>`."""
+        if not name.startswith(EVENT_DATA_PREFIX):
+            return None
+        if self._user_data is None:
+            self._user_data = user_data_leaves(self.fields)
+        return self._user_data.get(name[len(EVENT_DATA_PREFIX) :])
+
+    def get(self, name: str) -> FieldValue:
+        """The field's value as the event holds it (None when missing)."""
+        value = self.fields.get(name)
+        return self._user_data_value(name) if value is None else value
 
     def has(self, name: str) -> bool:
         """Whether the event carries the field at all (Sigma's `exists`)."""
-        return name in self.fields
+        return name in self.fields or self._user_data_value(name) is not None
 
     def values(self, name: str) -> tuple[Scalar, ...]:
         """The field's values, without None; empty when the field is missing."""
-        return field_values(self.fields.get(name))
+        return field_values(self.get(name))
 
     def texts(self, name: str) -> tuple[str, ...]:
         """The field's values as text (see `scalar_text`)."""

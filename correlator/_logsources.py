@@ -10,41 +10,33 @@ how its field names map to ECS. For each logsource it holds
 
 Because routing is an ordinary Sigma condition inside the rule, a backend that converts
 the rules with the same pipeline (pySigma's Lucene backend for Elasticsearch) selects
-the same events. This engine evaluates the condition too, and in addition derives from
-it an index (field value → rules), so an event is only tested against the rules of its
-own logsource.
+the same events. This engine derives from it an index (routing key → rules, see
+`_routing`), so an event is only tested against the rules of its own logsource; a key
+may combine fields (Windows: channel and event id).
 
 Routing conditions must be plain values of one or more fields, OR-ed (a list of
 mappings) or AND-ed (one mapping); their names must start with "_" so that a rule's
-`1 of them` / `all of them` does not count them (pySigma skips such names).
+`1 of them` / `all of them` does not count them (pySigma skips such names), and be
+unique. `|expand` placeholder values are added to the pipeline here too.
 """
 
-from collections.abc import Collection
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import yaml
-from sigma.conditions import (
-    ConditionAND,
-    ConditionFieldEqualsValueExpression,
-    ConditionItem,
-    ConditionOR,
-    ConditionValueExpression,
-    SigmaCondition,
-)
 from sigma.exceptions import SigmaError
-from sigma.processing.pipeline import ProcessingPipeline
-from sigma.processing.transformations import AddConditionTransformation
-from sigma.rule import SigmaDetection, SigmaDetections, SigmaRule
-from sigma.types import SigmaNumber
+from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.transformations import (
+    AddConditionTransformation,
+    ValueListPlaceholderTransformation,
+)
+from sigma.rule import SigmaDetection, SigmaDetections
 
-from canhgac.correlator._errors import LogsourceConfigError, RuleCompileError
-from canhgac.correlator._event_view import scalar_text
-from canhgac.correlator._matchers import literal_of
+from canhgac.correlator._errors import LogsourceConfigError
+from canhgac.correlator._routing import exact_terms
 
-# Routing index keys: (ECS field, lower-case value).
-RouteKey = tuple[str, str]
-
-ConditionTree = ConditionItem | ConditionFieldEqualsValueExpression | ConditionValueExpression
+PLACEHOLDER_ITEM_ID = "canhgac_placeholders"
 
 
 def default_logsources_path() -> Path:
@@ -52,8 +44,15 @@ def default_logsources_path() -> Path:
     return Path(__file__).parent / "logsources.yml"
 
 
-def load_logsource_pipeline(path: Path | None = None) -> ProcessingPipeline:
+def load_logsource_pipeline(
+    path: Path | None = None, *, placeholders: Mapping[str, Sequence[str]] | None = None
+) -> ProcessingPipeline:
     """Read the routing pipeline; a fresh object per call, since pySigma keeps state in it.
+
+    `placeholders` gives the values of the rules' `|expand` placeholders (name without
+    the percent signs → values); a value may hold Sigma wildcards (`srv-*`). They become
+    the pipeline's variables, expanded by pySigma's value-list placeholder transformation
+    before anything else, so a backend converting with this pipeline expands them alike.
 
     Raises LogsourceConfigError when the file is missing, is not a valid pySigma
     pipeline, or holds a routing condition the engine cannot index.
@@ -64,7 +63,10 @@ def load_logsource_pipeline(path: Path | None = None) -> ProcessingPipeline:
     except OSError as err:
         raise LogsourceConfigError(f"cannot read the logsource pipeline {source}: {err}") from err
     try:
-        pipeline = ProcessingPipeline.from_yaml(text)
+        with warnings.catch_warnings():
+            # pySigma 1.5 parses `rule_cond_expr` with a pyparsing call it deprecated.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pipeline = ProcessingPipeline.from_yaml(text)
     except (SigmaError, yaml.YAMLError) as err:
         raise LogsourceConfigError(f"{source} is not a valid pySigma pipeline: {err}") from err
     except (AttributeError, TypeError) as err:
@@ -73,7 +75,31 @@ def load_logsource_pipeline(path: Path | None = None) -> ProcessingPipeline:
             f"{source} is not a pySigma pipeline (a mapping with 'transformations'): {err}"
         ) from err
     _check_routing_conditions(pipeline, source)
-    return pipeline
+    if not placeholders:
+        return pipeline
+    return _with_placeholders(pipeline, placeholders)
+
+
+def _with_placeholders(
+    pipeline: ProcessingPipeline, placeholders: Mapping[str, Sequence[str]]
+) -> ProcessingPipeline:
+    values: dict[str, list[str]] = {}
+    for name, items in placeholders.items():
+        if isinstance(items, str) or not all(isinstance(item, str) for item in items):
+            raise LogsourceConfigError(
+                f"placeholder {name!r}: give a list of strings, e.g. {name}: ['srv-*']"
+            )
+        if not items:
+            raise LogsourceConfigError(f"placeholder {name!r} has no values")
+        values[name] = list(items)
+    expand = ProcessingItem(
+        ValueListPlaceholderTransformation(include=sorted(values)),
+        identifier=PLACEHOLDER_ITEM_ID,
+    )
+    combined = ProcessingPipeline(items=[expand], vars=values) + pipeline
+    combined.name = pipeline.name
+    combined.priority = pipeline.priority
+    return combined
 
 
 def _routing_transformations(pipeline: ProcessingPipeline) -> list[AddConditionTransformation]:
@@ -89,75 +115,40 @@ def routing_detection_names(pipeline: ProcessingPipeline) -> frozenset[str]:
     return frozenset(t.name for t in _routing_transformations(pipeline))
 
 
+def routing_fields(pipeline: ProcessingPipeline) -> frozenset[str]:
+    """The fields the routing conditions test: the fields the routing index is keyed on."""
+    fields: set[str] = set()
+    for transformation in _routing_transformations(pipeline):
+        # pySigma types it as a mapping; a YAML list of mappings (an OR) also comes here.
+        conditions: object = transformation.conditions
+        for item in conditions if isinstance(conditions, list) else [conditions]:
+            if isinstance(item, dict):
+                fields.update(str(key).split("|")[0] for key in item)
+    return frozenset(fields)
+
+
 def _check_routing_conditions(pipeline: ProcessingPipeline, source: Path) -> None:
+    names: set[str] = set()
     for transformation in _routing_transformations(pipeline):
         where = f"{source}: routing condition {transformation.name!r}"
         if not transformation.name.startswith("_"):
             raise LogsourceConfigError(
                 f"{where}: its name must start with '_' so that '1 of them' ignores it"
             )
+        if transformation.name in names:
+            raise LogsourceConfigError(f"{where}: the name is used twice; give each its own")
+        names.add(transformation.name)
         if transformation.negated:
             raise LogsourceConfigError(f"{where}: a negated condition cannot route events")
         if transformation.template:
-            continue  # values depend on the rule; checked when a rule is compiled
+            raise LogsourceConfigError(f"{where}: templates cannot be indexed; write the values")
         try:
             detection = SigmaDetection.from_definition(transformation.conditions)
             detections = SigmaDetections({transformation.name: detection}, [transformation.name])
             tree = detections.parsed_condition[0].parse()
         except SigmaError as err:
             raise LogsourceConfigError(f"{where}: {err}") from err
-        if tree is None or _route_keys(tree) is None:
+        if tree is None or exact_terms(tree) is None:
             raise LogsourceConfigError(
                 f"{where}: use plain values of fields (no wildcards or modifiers)"
             )
-
-
-def _route_keys(tree: ConditionTree) -> frozenset[RouteKey] | None:
-    """Keys of which an event must hold at least one for the tree to match, if any."""
-    if isinstance(tree, ConditionFieldEqualsValueExpression):
-        value = tree.value
-        if isinstance(value, SigmaNumber):
-            text = scalar_text(value.number)
-            return frozenset({(tree.field, text)}) if text is not None else None
-        literal = literal_of(value)
-        return frozenset({(tree.field, literal)}) if literal is not None else None
-    if isinstance(tree, ConditionOR):
-        union: set[RouteKey] = set()
-        for arg in tree.args:
-            keys = _route_keys(arg) if arg is not None else None
-            if keys is None:
-                return None
-            union |= keys
-        return frozenset(union)
-    if isinstance(tree, ConditionAND):
-        # Any one conjunct is a valid index; the smallest one selects fewest events.
-        options = [
-            keys for arg in tree.args if arg is not None and (keys := _route_keys(arg)) is not None
-        ]
-        return min(options, key=len) if options else None
-    return None
-
-
-def route_keys_of(rule: SigmaRule, routing_names: Collection[str]) -> frozenset[RouteKey]:
-    """The index keys of a rule the pipeline was applied to; empty when nothing routes to it.
-
-    A rule may carry several routing conditions (all must hold); the most selective
-    one is used.
-    """
-    best: frozenset[RouteKey] | None = None
-    for name in sorted(routing_names):
-        if name not in rule.detection.detections:
-            continue
-        try:
-            tree = SigmaCondition(name, rule.detection, rule.source).parse()
-        except SigmaError as err:
-            raise RuleCompileError(f"routing condition {name!r}: {err}") from err
-        keys = _route_keys(tree) if tree is not None else None
-        if keys is None:
-            raise RuleCompileError(
-                f"routing condition {name!r} of the logsource pipeline cannot be indexed: "
-                "use plain values of fields"
-            )
-        if best is None or len(keys) < len(best):
-            best = keys
-    return best if best is not None else frozenset()

@@ -16,12 +16,22 @@ Matching rules, as the Sigma specification and its common backends read them:
 - Keywords (values without a field) are searched as substrings of `event.original` and
   `message`, with the same case and wildcard rules.
 - A multi-valued field matches when any of its values does.
+- `|fieldref` compares with another field of the same event (case-insensitively, with
+  `|startswith`, `|endswith` and `|contains` combining as for plain values).
+- `|gt`, `|gte`, `|lt`, `|lte` compare numbers; a text field holding a number counts.
+- `|base64offset` and `|windash` arrive from pySigma as alternatives (SigmaExpansion),
+  any of which may match; `|base64`, `|wide`/`|utf16le`, `|utf16be` and `|utf16` arrive
+  already encoded and match like any string.
+- `|expand` placeholders are filled by the logsource pipeline from configured values
+  (see `load_logsource_pipeline`); one left without values makes the rule fail to
+  compile, as the Sigma specification requires ("it must reject the rule").
 """
 
 import operator
 import re
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import NamedTuple
 
 from sigma.types import (
     CompareOperators,
@@ -71,17 +81,35 @@ _COMPARE = {
 StringPart = str | SpecialChars
 
 
+class StringShape(NamedTuple):
+    """A string value in one of the shapes that skip the regex engine.
+
+    `kind` is "equals" (no wildcard), "startswith" (`text*`), "endswith" (`*text`),
+    "contains" (`*text*`) or "any" (`*` alone); `text` is lowered unless the value is
+    cased.
+    """
+
+    kind: str
+    text: str
+
+
 def _string_parts(value: SigmaString) -> list[StringPart]:
-    """The string's plain parts (lowered unless cased) and wildcards."""
+    """The string's plain parts (lowered unless cased, adjacent ones joined) and wildcards."""
     cased = isinstance(value, SigmaCasedString)
     parts: list[StringPart] = []
     for part in value.s:
         if isinstance(part, Placeholder):
             raise RuleCompileError(
-                f"unsupported: placeholder %{part.name}% (the expand modifier needs "
-                "value lists, which are not available yet)"
+                f"placeholder %{part.name}% has no values: configure them (rules "
+                "placeholders) or remove the rule; Sigma says a rule whose placeholders "
+                "cannot be filled must not be used"
             )
-        parts.append(part if cased or isinstance(part, SpecialChars) else part.lower())
+        if isinstance(part, SpecialChars):
+            parts.append(part)
+        elif parts and isinstance(parts[-1], str):
+            parts[-1] += part if cased else part.lower()
+        else:
+            parts.append(part if cased else part.lower())
     return parts
 
 
@@ -89,41 +117,36 @@ def _is_multi(part: StringPart) -> bool:
     return part is SpecialChars.WILDCARD_MULTI
 
 
-def literal_of(value: SigmaType) -> str | None:
-    """The lowered text of a case-insensitive string without wildcards, else None."""
-    if not isinstance(value, SigmaString) or isinstance(value, SigmaCasedString):
-        return None
+def string_shape(value: SigmaString) -> StringShape | None:
+    """The value's `StringShape`, or None for other wildcard patterns."""
     parts = _string_parts(value)
-    if any(isinstance(part, SpecialChars) for part in parts):
-        return None
-    return "".join(part for part in parts if isinstance(part, str))
-
-
-def needle_of(value: SigmaType) -> str | None:
-    """The lowered middle of a case-insensitive `*text*` string, else None."""
-    if not isinstance(value, SigmaString) or isinstance(value, SigmaCasedString):
-        return None
-    parts = _string_parts(value)
-    if len(parts) != 3 or not (_is_multi(parts[0]) and _is_multi(parts[2])):
+    texts = [part for part in parts if isinstance(part, str)]
+    if len(texts) == len(parts):
+        return StringShape("equals", "".join(texts))
+    if len(parts) == 1:
+        return StringShape("any", "") if _is_multi(parts[0]) else None
+    first, last = parts[0], parts[-1]
+    if len(parts) == 2:
+        if _is_multi(first) and isinstance(last, str):
+            return StringShape("endswith", last)
+        if isinstance(first, str) and _is_multi(last):
+            return StringShape("startswith", first)
+        if _is_multi(first) and _is_multi(last):
+            return StringShape("any", "")
         return None
     middle = parts[1]
-    return middle if isinstance(middle, str) else None
+    if len(parts) == 3 and _is_multi(first) and _is_multi(last) and isinstance(middle, str):
+        return StringShape("contains", middle)
+    return None
 
 
-def _with_surrounding_wildcards(value: SigmaString) -> SigmaString:
+def with_surrounding_wildcards(value: SigmaString) -> SigmaString:
     """A keyword matches anywhere in the text: `*value*`."""
     if not value.startswith(SpecialChars.WILDCARD_MULTI):
         value = SpecialChars.WILDCARD_MULTI + value
     if not value.endswith(SpecialChars.WILDCARD_MULTI):
         value = value + SpecialChars.WILDCARD_MULTI
     return value
-
-
-def keyword_needle_of(value: SigmaType) -> str | None:
-    """The lowered text a case-insensitive keyword looks for as a substring, else None."""
-    if not isinstance(value, SigmaString):
-        return None
-    return needle_of(_with_surrounding_wildcards(value))
 
 
 def _wildcard_regex(parts: list[StringPart]) -> re.Pattern[str]:
@@ -140,23 +163,20 @@ def _wildcard_regex(parts: list[StringPart]) -> re.Pattern[str]:
 
 def string_test(value: SigmaString) -> TextTest:
     """A test of one text (already lowered unless the value is cased) against the value."""
-    parts = _string_parts(value)
-    if not any(isinstance(part, SpecialChars) for part in parts):
-        literal = "".join(part for part in parts if isinstance(part, str))
-        return literal.__eq__
-    lead = _is_multi(parts[0])
-    trail = len(parts) > 1 and _is_multi(parts[-1])
-    middle = parts[int(lead) : len(parts) - int(trail)]
-    if not any(isinstance(part, SpecialChars) for part in middle):
-        # The common shapes (contains, startswith, endswith) skip the regex engine.
-        needle = "".join(part for part in middle if isinstance(part, str))
-        if lead and trail:
-            return (lambda text: needle in text) if needle else _any_text
-        if lead:
-            return lambda text: text.endswith(needle)
-        return lambda text: text.startswith(needle)
-    regex = _wildcard_regex(parts)
-    return lambda text: regex.fullmatch(text) is not None
+    shape = string_shape(value)
+    if shape is None:
+        regex = _wildcard_regex(_string_parts(value))
+        return lambda text: regex.fullmatch(text) is not None
+    kind, needle = shape
+    if kind == "equals":
+        return needle.__eq__
+    if kind == "any" or not needle:
+        return _any_text
+    if kind == "contains":
+        return lambda text: needle in text
+    if kind == "endswith":
+        return lambda text: text.endswith(needle)
+    return lambda text: text.startswith(needle)
 
 
 def _any_text(text: str) -> bool:
@@ -211,7 +231,11 @@ def _bool_equals(field: str, expected: bool) -> Predicate:
 
 def _regex(value: SigmaRegularExpression) -> re.Pattern[str]:
     if value.regexp.contains_placeholder():
-        raise RuleCompileError("unsupported: placeholder inside a regular expression")
+        names = ", ".join(f"%{p.name}%" for p in value.regexp.s if isinstance(p, Placeholder))
+        raise RuleCompileError(
+            f"placeholder {names} has no values: configure them (rules placeholders) or "
+            "remove the rule"
+        )
     flags = 0
     for flag in value.flags:
         flags |= _REGEX_FLAGS[flag]
@@ -345,7 +369,7 @@ def field_predicate(field: str, value: SigmaType) -> Predicate:
 def keyword_predicate(value: SigmaType) -> Predicate:
     """The predicate `value` occurs in the event's text (see `KEYWORD_FIELDS`)."""
     if isinstance(value, SigmaString):
-        test = string_test(_with_surrounding_wildcards(value))
+        test = string_test(with_surrounding_wildcards(value))
         cased = isinstance(value, SigmaCasedString)
         return _any_of([_texts_match(name, test, cased) for name in KEYWORD_FIELDS])
     if isinstance(value, SigmaNumber) and not isinstance(value, SigmaTimestampPart):

@@ -149,3 +149,32 @@ def load_inline(folder: Path, **files: str) -> RuleSet:
     """Load only the given inline rule files (name -> YAML), without the bundled rules."""
     paths = [write_rules(folder, name, text) for name, text in files.items()]
     return load_rules(paths, bundled=False)
+
+
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+
+
+def windows_event(
+    channel: str,
+    event_id: int,
+    *,
+    seconds: float = 0,
+    provider: str | None = None,
+    computer: str = "ubnd-ws01.haugiang.gov.vn",
+    user_data: Mapping[str, FieldValue] | None = None,
+    **event_data: FieldValue,
+) -> Event:
+    """A Windows event shaped as the normalizer writes it (winlog.* fields)."""
+    fields: dict[str, FieldValue] = {
+        "winlog.channel": channel,
+        "winlog.event_id": event_id,
+        "winlog.provider_name": provider or channel.split("/")[0],
+        "winlog.computer_name": computer,
+        "winlog.record_id": next(_ids),
+        "event.code": str(event_id),
+        "host.name": computer,
+        "event.original": "{}",
+    }
+    fields.update({f"winlog.event_data.{name}": value for name, value in event_data.items()})
+    fields.update({f"winlog.user_data.{path}": value for path, value in (user_data or {}).items()})
+    return event(fields, seconds=seconds)

@@ -43,7 +43,7 @@ class TestBundledRules:
         ruleset = load_rules([])
         assert ruleset.errors == ()
         assert len(ruleset.rules) >= 7
-        assert len(ruleset.correlations) == 2
+        assert len(ruleset.correlations) == 6
         assert ruleset.unrouted == ()
 
     def test_are_found_beside_the_package_without_resolving_links(self) -> None:
@@ -133,13 +133,26 @@ class TestBrokenRulesDoNotStopTheOthers:
         assert titles(ruleset) == ["Good Rule"]
 
     def test_unsupported_feature(self, tmp_path: Path) -> None:
+        rule_id = str(uuid.uuid4())
+        bad = good_rule("Night Time", rule_id).replace("cs-method: GET", "sc-status|hour: 3")
+        ruleset = load_inline(tmp_path, **{"bad.yml": bad, "good.yml": GOOD})
+        error = only_error(ruleset)
+        assert (error.path, error.rule, error.rule_id) == (
+            str(tmp_path / "bad.yml"),
+            "Night Time",
+            rule_id,
+        )
+        assert error.reason.startswith("unsupported: time modifiers")
+        assert titles(ruleset) == ["Good Rule"]
+
+    def test_placeholder_without_values(self, tmp_path: Path) -> None:
         bad = good_rule("Placeholder", str(uuid.uuid4())).replace(
             "cs-method: GET", "cs-username|expand: '%admins%'"
         )
         ruleset = load_inline(tmp_path, **{"bad.yml": bad, "good.yml": GOOD})
         error = only_error(ruleset)
         assert (error.path, error.rule) == (str(tmp_path / "bad.yml"), "Placeholder")
-        assert error.reason.startswith("unsupported: placeholder %admins%")
+        assert error.reason.startswith("placeholder %admins% has no values")
         assert titles(ruleset) == ["Good Rule"]
 
     def test_condition_naming_a_missing_detection(self, tmp_path: Path) -> None:
@@ -148,23 +161,6 @@ class TestBrokenRulesDoNotStopTheOthers:
         )
         ruleset = load_inline(tmp_path, **{"bad.yml": bad, "good.yml": GOOD})
         assert "selektion" in only_error(ruleset).reason
-        assert titles(ruleset) == ["Good Rule"]
-
-    def test_sigma_filters_are_reported_as_unsupported(self, tmp_path: Path) -> None:
-        sigma_filter = """
-        title: Office Network
-        logsource:
-            category: webserver
-        filter:
-            rules:
-                - good
-            selection:
-                c-ip|cidr: 10.0.0.0/8
-            condition: not selection
-        """
-        ruleset = load_inline(tmp_path, **{"filter.yml": sigma_filter, "good.yml": GOOD})
-        error = only_error(ruleset)
-        assert (error.rule, error.reason) == ("Office Network", "unsupported: Sigma filters")
         assert titles(ruleset) == ["Good Rule"]
 
 
@@ -304,30 +300,35 @@ class TestCorrelationReferences:
         assert reasons == {"Ping": cycle, "Pong": cycle, "Self": cycle}
         assert titles(ruleset) == ["Good Rule"]
 
-    @pytest.mark.parametrize("op", ["lt", "lte", "neq"])
-    def test_conditions_decided_at_window_close_are_unsupported(
-        self, tmp_path: Path, op: str
-    ) -> None:
+    @pytest.mark.parametrize("op", ["lt", "lte", "eq", "neq"])
+    def test_conditions_decided_at_window_close_load(self, tmp_path: Path, op: str) -> None:
         ruleset = load_inline(
             tmp_path, **{"base.yml": GOOD, "c.yml": correlation("Quiet", "[good]", op=op)}
         )
-        assert only_error(ruleset).reason == (
-            f"unsupported: condition {op} fires only on window close; not yet supported"
-        )
+        assert ruleset.errors == ()
+        assert ruleset.correlations[0].mode == "on_close"
 
-    def test_value_count_is_unsupported(self, tmp_path: Path) -> None:
+    def test_value_count_loads(self, tmp_path: Path) -> None:
         text = correlation("Spray", "[good]", type="value_count").replace(
             "gte: 3", "gte: 3\n        field: user.name"
         )
         ruleset = load_inline(tmp_path, **{"base.yml": GOOD, "c.yml": text})
-        assert only_error(ruleset).reason == "unsupported: correlation type value_count"
+        assert ruleset.errors == ()
+        assert ruleset.correlations[0].value_fields == (("user.name",),)
+
+    def test_a_range_condition_loads_although_pysigma_takes_one_bound(self, tmp_path: Path) -> None:
+        text = correlation("Range", "[good]").replace("gte: 3", "gt: 3\n        lte: 9")
+        ruleset = load_inline(tmp_path, **{"base.yml": GOOD, "c.yml": text})
+        assert ruleset.errors == ()
+        bounds = [(b.operator, b.threshold) for b in ruleset.correlations[0].condition]
+        assert bounds == [("gt", 3), ("lte", 9)]
 
     def test_a_correlation_pysigma_rejects_costs_its_file_only(self, tmp_path: Path) -> None:
-        text = correlation("Range", "[good]").replace("gte: 3", "gt: 3\n        lte: 9")
+        text = correlation("Many", "[good]").replace("gte: 3", "gte: many")
         ruleset = load_inline(tmp_path, **{"base.yml": GOOD, "c.yml": text})
         error = only_error(ruleset)
         assert (error.path, error.rule) == (str(tmp_path / "c.yml"), None)
-        assert "exactly one condition item" in error.reason
+        assert "'many' is no valid Sigma correlation condition count" in error.reason
         assert titles(ruleset) == ["Good Rule"]
 
 

@@ -63,6 +63,11 @@ def test_the_shipped_pipeline_loads_with_its_routing_conditions() -> None:
         ("cs-referer", "http.request.referrer", "https://evil.example/"),
         ("cs-host", "url.domain", "dichvucong.haugiang.gov.vn"),
         ("cs-username", "user.name", "canbo.motcua"),
+        ("cs-uri-query", "url.original", "/dvc/thu-tuc"),
+        ("cs-version", "http.version", "1.0"),
+        ("sc-bytes", "http.response.body.bytes", 5123),
+        ("cs-bytes", "http.request.body.bytes", 77),
+        ("cs-content-type", "http.request.mime_type", "application/octet-stream"),
     ],
 )
 def test_webserver_taxonomy_fields_map_to_ecs(
@@ -137,10 +142,10 @@ def test_canhgac_product_aliases_route_like_their_sources(tmp_path: Path) -> Non
 
 
 def test_a_rule_of_an_unrouted_logsource_loads_but_sees_nothing(tmp_path: Path) -> None:
-    rule = AUTH_RULE.format(title="windows", product="windows", service="security")
-    ruleset = load_inline(tmp_path, **{"win.yml": rule})
+    rule = AUTH_RULE.format(title="okta", product="okta", service="okta")
+    ruleset = load_inline(tmp_path, **{"okta.yml": rule})
     assert ruleset.errors == ()
-    assert [r.info.title for r in ruleset.unrouted] == ["windows"]
+    assert [r.info.title for r in ruleset.unrouted] == ["okta"]
     correlator = Correlator(ruleset)
     assert correlator.process([sudo_event("root"), web_event("/")]) == []
     (stats,) = correlator.stats()
@@ -243,3 +248,150 @@ def test_a_loaded_rule_includes_its_routing_condition(tmp_path: Path) -> None:
     (compiled,) = load_inline(tmp_path, **{"web.yml": rule}).rules
     assert compiled.matches(event({"event.dataset": "nginx.access", "http.request.method": "GET"}))
     assert not compiled.matches(event({"http.request.method": "GET"}))
+
+
+def test_cs_uri_query_matches_the_query_and_paths_written_in_it(tmp_path: Path) -> None:
+    # W3C's cs-uri-query is the query string, but SigmaHQ rules often put paths in it.
+    rules = {
+        "path.yml": WEB_RULE.format(
+            title="bash api",
+            id="8c2e1d5a-3b4f-4a6e-9d7c-0f1e2d3c4b5a",
+            field="cs-uri-query|endswith",
+            value="/mgmt/tm/util/bash",
+        ),
+        "query.yml": WEB_RULE.format(
+            title="cmd param",
+            id="9d3f2e6b-4c5a-4b7f-8e8d-1a2b3c4d5e6f",
+            field="cs-uri-query|startswith",
+            value="cmd=",
+        ),
+    }
+    correlator = Correlator(load_inline(tmp_path, **rules))
+    bash = web_event("/mgmt/tm/util/bash")
+    command = web_event("/shell.jsp", query="cmd=id")
+    plain = web_event("/index.html", query="page=2")
+    fired = [(a.rule_title, a.event_ids) for a in correlator.process([bash, command, plain])]
+    assert fired == [("bash api", (bash.id,)), ("cmd param", (command.id,))]
+
+
+@pytest.mark.parametrize("program", ["sshd", "sshd-session", "sshd-auth"])
+def test_sshd_rules_see_the_openssh_9_8_process_names(tmp_path: Path, program: str) -> None:
+    rule = AUTH_RULE.format(title="sshd", product="linux", service="sshd")
+    correlator = Correlator(load_inline(tmp_path, **{"sshd.yml": rule}))
+    line = event({"event.dataset": "system.auth", "process.name": program, "user.name": "root"})
+    assert [alert.rule_title for alert in correlator.process([line])] == ["sshd"]
+
+
+LINUX_RULE = """
+title: {title}
+logsource:
+{logsource}
+detection:
+    selection:
+        {field}: '{value}'
+    condition: selection
+"""
+
+
+@pytest.mark.parametrize(
+    ("logsource", "field", "value", "fields"),
+    [
+        (
+            "    product: linux\n    service: auditd",
+            "exe",
+            "/usr/bin/nc",
+            {"event.dataset": "auditd.log", "auditd.log.exe": "/usr/bin/nc"},
+        ),
+        (
+            "    product: linux\n    category: process_creation",
+            "CommandLine|contains",
+            "base64 -d",
+            {
+                "event.dataset": "auditd.log",
+                "event.category": ("process",),
+                "event.type": ("start",),
+                "process.command_line": "echo x | base64 -d | sh",
+            },
+        ),
+        (
+            "    product: linux\n    category: file_event",
+            "TargetFilename|startswith",
+            "/etc/cron.d/",
+            {
+                "event.dataset": "auditd.log",
+                "event.category": ("file",),
+                "event.type": ("creation",),
+                "file.path": "/etc/cron.d/evil",
+            },
+        ),
+        (
+            "    product: linux\n    category: network_connection",
+            "DestinationPort",
+            "4444",
+            {"event.dataset": "network.connection", "destination.port": 4444},
+        ),
+        (
+            "    category: network_connection",
+            "destination.ip|cidr",
+            "10.0.0.0/8",
+            {"event.dataset": "network.connection", "destination.ip": "10.1.1.1"},
+        ),
+        (
+            "    category: dns",
+            "query|endswith",
+            ".onion",
+            {"event.dataset": "network.dns", "dns.question.name": "x.onion"},
+        ),
+        (
+            "    category: dns",
+            "record_type",
+            "TXT",
+            {"event.dataset": "zeek.dns", "dns.question.type": "TXT"},
+        ),
+        (
+            "    category: firewall",
+            "dst_port",
+            "3389",
+            {"event.dataset": "network.firewall", "destination.port": 3389},
+        ),
+        (
+            "    category: proxy",
+            "c-useragent|contains",
+            "sqlmap",
+            {"event.dataset": "network.proxy", "user_agent.original": "sqlmap/1.8"},
+        ),
+        (
+            "    category: proxy",
+            "c-uri-extension",
+            "hta",
+            {"event.dataset": "network.proxy", "url.extension": "hta"},
+        ),
+    ],
+)
+def test_linux_and_network_logsources_route_and_map(
+    tmp_path: Path,
+    logsource: str,
+    field: str,
+    value: str,
+    fields: dict[str, str | int | tuple[str, ...]],
+) -> None:
+    rule = LINUX_RULE.format(title="t", logsource=logsource, field=field, value=value)
+    ruleset = load_inline(tmp_path, **{"r.yml": rule})
+    assert ruleset.errors == ()
+    assert ruleset.unrouted == ()
+    correlator = Correlator(ruleset)
+    assert len(correlator.process([event(fields)])) == 1
+    other = {**fields, "event.dataset": "other.dataset"}
+    assert correlator.process([event(other)]) == []
+
+
+def test_windows_network_connections_are_not_routed_to_flow_events(tmp_path: Path) -> None:
+    rule = LINUX_RULE.format(
+        title="win",
+        logsource="    product: windows\n    category: network_connection",
+        field="DestinationPort",
+        value="4444",
+    )
+    ruleset = load_inline(tmp_path, **{"r.yml": rule})
+    flow = event({"event.dataset": "network.connection", "destination.port": 4444})
+    assert Correlator(ruleset).process([flow]) == []

@@ -274,8 +274,8 @@ class TestKeywords:
 
 
 class TestUnsupported:
-    def test_placeholders_are_reported(self) -> None:
-        with pytest.raises(RuleCompileError, match=r"^unsupported: placeholder %admins%"):
+    def test_placeholders_without_values_are_reported(self) -> None:
+        with pytest.raises(RuleCompileError, match=r"^placeholder %admins% has no values"):
             compiled({"sel": {"user.name|expand": "%admins%"}, "condition": "sel"})
 
     def test_time_modifiers_are_reported(self) -> None:

@@ -1,0 +1,237 @@
+"""Which rules an event is tested against: an index from routing keys to rules.
+
+A `RouteKey` is a conjunction of (field, lower-case text) pairs, sorted: an event holds
+the key when it holds every pair (for a multi-valued field, any element counts). A rule
+is indexed under the keys of which an event must hold at least one for the rule to
+match. They come from two places of the rule's condition:
+
+- the routing conditions the logsource pipeline adds (e.g. `winlog.channel` is
+  "Security"), which are exact, and
+- plain values the rest of the condition requires on the same fields (a Security rule
+  that only looks at `EventID: 4624` is indexed under channel and event id together),
+  which only narrow the keys and never drop an event the rule could match.
+
+Looking an event up costs one dict lookup per key shape (the tuple of fields of a key;
+a few dozen at most, whatever the number of rules), never work per rule.
+"""
+
+import itertools
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionIdentifier,
+    ConditionItem,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.types import SigmaBool, SigmaExpansion, SigmaNumber, SigmaString, SigmaType
+
+from canhgac.correlator._event_view import EventView, scalar_text
+
+# (field, lower-case text) pairs sorted by field then text; all must hold.
+RouteKey = tuple[tuple[str, str], ...]
+
+ConditionTree = ConditionItem | ConditionFieldEqualsValueExpression | ConditionValueExpression
+
+# Keys one rule may get from narrowing; beyond, the routing condition's keys are used.
+ROUTE_KEY_LIMIT = 256
+
+_Term = frozenset[tuple[str, str]]
+
+
+def literal_texts(value: SigmaType) -> frozenset[str] | None:
+    """The lower-case texts a plain value equals (several for an expansion), else None.
+
+    A number reads as `scalar_text` writes it, so that 4624 and "4624" give one key;
+    wildcards, placeholders, regular expressions and the like give None.
+    """
+    if isinstance(value, SigmaString):
+        if value.contains_special() or value.contains_placeholder():
+            return None
+        return frozenset({value.to_plain().lower()})
+    if isinstance(value, SigmaBool):
+        return frozenset({"true" if value.boolean else "false"})
+    if isinstance(value, SigmaNumber):
+        text = scalar_text(value.number)
+        return frozenset({text}) if text is not None else None
+    if isinstance(value, SigmaExpansion):
+        texts: set[str] = set()
+        for item in value.values:
+            found = literal_texts(item)
+            if found is None:
+                return None
+            texts |= found
+        return frozenset(texts)
+    return None
+
+
+def _detection_name(node: object) -> str | None:
+    """The name of the detection a condition node was built from (first identifier up)."""
+    parent = getattr(node, "parent", None)
+    while parent is not None:
+        if isinstance(parent, ConditionIdentifier):
+            return str(parent.identifier)
+        parent = getattr(parent, "parent", None)
+    return None
+
+
+def split_routing(
+    tree: ConditionTree, routing_names: Collection[str]
+) -> tuple[list[ConditionTree], ConditionTree | None]:
+    """The routing conditions AND-ed at the top of a condition, and the rest (None: none).
+
+    The pipeline turns a condition `c` into `_route and (c)`; several routing items
+    nest the same way.
+    """
+    if _detection_name(tree) in routing_names:
+        return [tree], None
+    if not isinstance(tree, ConditionAND):
+        return [], tree
+    routes: list[ConditionTree] = []
+    rest: list[ConditionTree] = []
+    for arg in tree.args:
+        if arg is None:
+            continue
+        found, remainder = split_routing(arg, routing_names)
+        routes += found
+        if remainder is not None:
+            rest.append(remainder)
+    if not rest:
+        return routes, None
+    if len(rest) == 1:
+        return routes, rest[0]
+    args: list[ConditionIdentifier | ConditionTree | None] = list(rest)
+    return routes, ConditionAND(args)
+
+
+def _conjoin(first: frozenset[_Term], second: frozenset[_Term]) -> frozenset[_Term]:
+    return frozenset(a | b for a in first for b in second)
+
+
+def exact_terms(tree: ConditionTree) -> frozenset[_Term] | None:
+    """The condition as an OR of ANDs of plain values, when it is one; else None."""
+    if isinstance(tree, ConditionFieldEqualsValueExpression):
+        texts = literal_texts(tree.value)
+        if texts is None:
+            return None
+        return frozenset(frozenset({(tree.field, text)}) for text in texts)
+    if isinstance(tree, ConditionOR | ConditionAND):
+        parts = [exact_terms(arg) for arg in tree.args if arg is not None]
+        if not parts or any(part is None for part in parts):
+            return None
+        known = [part for part in parts if part is not None]
+        if isinstance(tree, ConditionOR):
+            return frozenset(itertools.chain.from_iterable(known))
+        result = known[0]
+        for part in known[1:]:
+            result = _conjoin(result, part)
+        return result
+    return None
+
+
+def required_terms(tree: ConditionTree, fields: Collection[str]) -> frozenset[_Term] | None:
+    """Plain values on `fields` of which the condition needs one conjunction, if bounded.
+
+    Sound rather than exact: whenever the condition holds, the event holds one of the
+    returned conjunctions (None: no such bound is known, e.g. under a NOT).
+    """
+    if isinstance(tree, ConditionFieldEqualsValueExpression):
+        if tree.field not in fields:
+            return None
+        texts = literal_texts(tree.value)
+        if texts is None:
+            return None
+        return frozenset(frozenset({(tree.field, text)}) for text in texts)
+    if isinstance(tree, ConditionOR):
+        union: set[_Term] = set()
+        for arg in tree.args:
+            terms = required_terms(arg, fields) if arg is not None else None
+            if terms is None:
+                return None
+            union |= terms
+            if len(union) > ROUTE_KEY_LIMIT:
+                return None
+        return frozenset(union)
+    if isinstance(tree, ConditionAND):
+        result: frozenset[_Term] | None = None
+        for arg in tree.args:
+            terms = required_terms(arg, fields) if arg is not None else None
+            if terms is None:
+                continue
+            if result is None:
+                result = terms
+            elif len(result) * len(terms) <= ROUTE_KEY_LIMIT:
+                result = _conjoin(result, terms)
+            else:
+                result = min(result, terms, key=len)  # either bound alone is still sound
+        return result
+    return None
+
+
+def as_route_keys(terms: Iterable[_Term]) -> frozenset[RouteKey]:
+    return frozenset(tuple(sorted(term)) for term in terms)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The rules one event is tested against.
+
+    `number` identifies the combination of routing keys the event held (events with the
+    same number reach the same rules); `positions` are the rules' positions, ascending.
+    """
+
+    number: int
+    positions: tuple[int, ...]
+
+
+class RoutingIndex:
+    """Routing keys → rule positions, looked up once per key shape for each event."""
+
+    __slots__ = ("_routes", "_shapes", "routes")
+
+    def __init__(self, keys_by_position: Sequence[Collection[RouteKey]]) -> None:
+        tables: dict[tuple[str, ...], dict[tuple[str, ...], list[int]]] = {}
+        for position, keys in enumerate(keys_by_position):
+            for key in keys:
+                shape = tuple(field for field, _ in key)
+                values = tuple(text for _, text in key)
+                tables.setdefault(shape, {}).setdefault(values, []).append(position)
+        self._shapes = tuple(
+            (shape, {values: tuple(found) for values, found in table.items()})
+            for shape, table in sorted(tables.items())
+        )
+        self._routes: dict[tuple[int, ...], Route] = {}
+        self.routes: list[Route] = []
+        """Every combination met so far, by number."""
+
+    def route(self, view: EventView) -> Route | None:
+        """The rules this event must be tested against; None when there are none."""
+        found: list[tuple[int, ...]] = []
+        for shape, table in self._shapes:
+            if len(shape) == 1:
+                for text in view.lowered(shape[0]):
+                    hit = table.get((text,))
+                    if hit is not None:
+                        found.append(hit)
+                continue
+            texts = [view.lowered(field) for field in shape]
+            if not all(texts):
+                continue
+            for values in itertools.product(*texts):
+                hit = table.get(values)
+                if hit is not None:
+                    found.append(hit)
+        if not found:
+            return None
+        # The hit tuples live as long as the index: their ids name them cheaply.
+        combination = tuple(map(id, found))
+        route = self._routes.get(combination)
+        if route is None:
+            positions = tuple(sorted(set(itertools.chain.from_iterable(found))))
+            route = Route(number=len(self.routes), positions=positions)
+            self.routes.append(route)
+            self._routes[combination] = route
+        return route
