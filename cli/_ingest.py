@@ -15,10 +15,9 @@ from canhgac.cli._reading import (
     read_batches,
 )
 from canhgac.collectors import SourceLabels
-from canhgac.correlator import Correlator
 from canhgac.incidents import IncidentGrouper
 from canhgac.pipeline import IngestPipeline, OutcomeTotals
-from canhgac.service import load_ruleset, open_store
+from canhgac.service import build_correlator, open_store
 
 _paths = click.argument(
     "paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=False)
@@ -54,7 +53,7 @@ def ingest(
     store = open_store(settings)
     try:
         pipeline = IngestPipeline(
-            store, Correlator(load_ruleset(settings)), IncidentGrouper(settings.incidents.window)
+            store, build_correlator(settings, store), IncidentGrouper(settings.incidents.window)
         )
         for _, batch in read_batches(readers, stats, "ingest"):
             totals.add(pipeline.process(batch))

@@ -80,6 +80,9 @@ class PipelineConfig(_Section):
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 1000
     queue_batches: Annotated[int, Field(ge=1, le=1000)] = 16
     """How many batches may wait for the correlator before collectors slow down."""
+    correlation_close_delay_seconds: Annotated[int, Field(ge=0, le=86_400)] = 60
+    """How long `canhgac run` waits past a correlation window's end, by the wall clock,
+    for late events before it closes the window of a source that went quiet."""
 
 
 class Settings(BaseSettings):

@@ -2,19 +2,30 @@
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from canhgac.correlator import Alert
 from canhgac.events import Event
 from canhgac.incidents import IncidentGrouper
 from canhgac.pipeline._batch import BatchOutcome, CollectedBatch
-from canhgac.storage import Store, WriteBatch
+from canhgac.storage import Checkpoint, Store, WriteBatch
+
+STATE_CHECKPOINT = "correlator:state"
+"""The checkpoint holding the correlator's open correlation windows."""
 
 
 class EventCorrelator(Protocol):
     """The part of the correlator the pipeline uses."""
 
     def process(self, events: Sequence[Event]) -> list[Alert]: ...
+
+    def advance(self, now: datetime) -> list[Alert]:
+        """Close correlation windows that end before `now` (a quiet source's clock)."""
+        ...
+
+    def snapshot(self) -> dict[str, Any]:
+        """The correlation state, restorable after a restart."""
+        ...
 
 
 def _utcnow() -> datetime:
@@ -46,6 +57,16 @@ class IngestPipeline:
     def process(self, batch: CollectedBatch) -> BatchOutcome:
         fresh = self._unseen(batch.events)
         alerts = self._correlator.process(fresh)
+        return self._store_outcome(batch, fresh, alerts)
+
+    def advance(self, now: datetime) -> BatchOutcome:
+        """Let correlation windows that end before `now` fire, and store what they raise."""
+        alerts = self._correlator.advance(now)
+        return self._store_outcome(CollectedBatch(source="correlator", events=()), [], alerts)
+
+    def _store_outcome(
+        self, batch: CollectedBatch, fresh: list[Event], alerts: list[Alert]
+    ) -> BatchOutcome:
         keys = {self._grouper.key_for(a) for a in alerts}
         since = min((a.timestamp for a in alerts), default=None)
         known = self._store.open_incidents(keys, since - self._grouper.window) if since else {}
@@ -58,7 +79,12 @@ class IngestPipeline:
                 alert_incidents=grouping.alert_incidents,
                 new_incidents=grouping.new_incidents,
                 incident_growths=grouping.growths,
-                checkpoints=batch.checkpoints,
+                # The correlation state is stored with the events that shaped it, so a
+                # restart neither loses nor double-counts a window.
+                checkpoints=(
+                    *batch.checkpoints,
+                    Checkpoint(STATE_CHECKPOINT, self._correlator.snapshot()),
+                ),
             )
         )
         newest = max((e.timestamp for e in fresh), default=None)

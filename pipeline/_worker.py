@@ -10,6 +10,9 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 
 from canhgac.pipeline._batch import BatchOutcome, CollectedBatch, OutcomeTotals
 from canhgac.pipeline._pipeline import IngestPipeline
@@ -18,6 +21,11 @@ from canhgac.storage import StoreError
 log = logging.getLogger(__name__)
 
 _STOP = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _ClockTick:
+    now: datetime
 
 
 class PipelineWorker:
@@ -54,6 +62,11 @@ class PipelineWorker:
     def queue_depth(self) -> int:
         return self._queue.qsize()
 
+    def advance_clock(self, now: datetime) -> None:
+        """Queue a clock tick: correlation windows ending before `now` fire. It runs on the
+        worker thread, in order with the batches, since the correlator is single-threaded."""
+        self._queue.put(_ClockTick(now))
+
     def stop(self, timeout: float = 30.0) -> None:
         """Process what is queued, then stop."""
         self._queue.put(_STOP)
@@ -65,20 +78,23 @@ class PipelineWorker:
             item = self._queue.get()
             if item is _STOP:
                 return
-            assert isinstance(item, CollectedBatch)
-            self._process_until_stored(item)
+            if isinstance(item, _ClockTick):
+                self._process_until_stored("correlator", partial(self._pipeline.advance, item.now))
+            else:
+                assert isinstance(item, CollectedBatch)
+                self._process_until_stored(item.source, partial(self._pipeline.process, item))
 
-    def _process_until_stored(self, batch: CollectedBatch) -> None:
+    def _process_until_stored(self, source: str, step: Callable[[], BatchOutcome]) -> None:
         attempt = 0
         while True:
             try:
-                outcome = self._pipeline.process(batch)
+                outcome = step()
             except StoreError as exc:
                 self.failed_writes += 1
                 delay = self._retry_delays[min(attempt, len(self._retry_delays) - 1)]
                 log.error(
                     "storing a batch from %s failed (%s); retrying in %.1fs",
-                    batch.source,
+                    source,
                     exc,
                     delay,
                 )
@@ -87,11 +103,11 @@ class PipelineWorker:
                     log.error(
                         "stopped before a batch from %s was stored; it will be read "
                         "again from its checkpoint at the next start",
-                        batch.source,
+                        source,
                     )
                     return
                 continue
             self.totals.add(outcome)
             if self._on_outcome is not None:
-                self._on_outcome(batch.source, outcome)
+                self._on_outcome(source, outcome)
             return

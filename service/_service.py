@@ -9,7 +9,7 @@ import logging
 import signal
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -21,7 +21,7 @@ from canhgac.collectors import Collector, build_collector
 from canhgac.config import Settings, SourceConfig
 from canhgac.correlator import Correlator, RuleSet, load_rules
 from canhgac.incidents import IncidentGrouper
-from canhgac.pipeline import BatchOutcome, IngestPipeline, PipelineWorker
+from canhgac.pipeline import STATE_CHECKPOINT, BatchOutcome, IngestPipeline, PipelineWorker
 from canhgac.service._demo import DemoReplay
 from canhgac.storage import SQLiteStore, Store
 
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 WINDOW_CLOSING_SECONDS = 60
 MAINTENANCE_MINUTES = 10
+CORRELATION_CLOCK_SECONDS = 15
 
 
 def load_ruleset(settings: Settings) -> RuleSet:
@@ -43,6 +44,12 @@ def load_ruleset(settings: Settings) -> RuleSet:
 
 def open_store(settings: Settings) -> Store:
     return SQLiteStore.open(settings.database_path)
+
+
+def build_correlator(settings: Settings, store: Store) -> Correlator:
+    """The configured rules, with the correlation windows open at the last stop."""
+    saved = store.checkpoint(STATE_CHECKPOINT)
+    return Correlator(load_ruleset(settings), state=saved.state if saved else None)
 
 
 class Service:
@@ -77,7 +84,7 @@ class Service:
                 )
                 for source in self.sources()
             ]
-            scheduler = self._scheduler(collectors, pipeline, store)
+            scheduler = self._scheduler(collectors, pipeline, worker, store)
             server = uvicorn.Server(
                 uvicorn.Config(
                     create_app(store, settings),
@@ -106,7 +113,11 @@ class Service:
             store.close()
 
     def _scheduler(
-        self, collectors: Sequence[Collector], pipeline: IngestPipeline, store: Store
+        self,
+        collectors: Sequence[Collector],
+        pipeline: IngestPipeline,
+        worker: PipelineWorker,
+        store: Store,
     ) -> BackgroundScheduler:
         # APScheduler logs every run of every job at INFO: a line per file poll.
         quiet = logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.WARNING
@@ -131,6 +142,13 @@ class Service:
         )
         scheduler.add_job(
             store.maintain, "interval", minutes=MAINTENANCE_MINUTES, id="store-maintenance"
+        )
+        delay = timedelta(seconds=self.settings.pipeline.correlation_close_delay_seconds)
+        scheduler.add_job(
+            lambda: worker.advance_clock(datetime.now(UTC) - delay),
+            "interval",
+            seconds=CORRELATION_CLOCK_SECONDS,
+            id="correlation-clock",
         )
         return scheduler
 

@@ -90,3 +90,19 @@ def test_apikey_create_prints_the_key_last_and_stores_only_its_hash(data_dir: Pa
     assert key.startswith("cg_")
     assert len(key) > 30
     assert key.encode() not in (data_dir / "canhgac.sqlite3").read_bytes()
+
+
+def test_correlation_windows_survive_between_runs(data_dir: Path, tmp_path: Path) -> None:
+    """Half of an SSH brute force in one run, half in the next: one alert, as if read at once."""
+    lines = [
+        f"Nov 24 08:00:{n:02d} app01 sshd[{100 + n}]: Failed password for root "
+        f"from 203.0.113.77 port {40000 + n} ssh2"
+        for n in range(12)
+    ]
+    first, second = tmp_path / "auth.1.log", tmp_path / "auth.2.log"
+    first.write_text("\n".join(lines[:6]) + "\n")
+    second.write_text("\n".join(lines[6:]) + "\n")
+    one = last_json(run_canhgac("ingest", str(first), "--format", "auth", "--json").stdout)
+    two = last_json(run_canhgac("ingest", str(second), "--format", "auth", "--json").stdout)
+    assert one["incidents"] == 0
+    assert two["incidents"] == 1  # the brute-force rule: 10 failures in 5 minutes

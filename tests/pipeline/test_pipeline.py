@@ -1,13 +1,14 @@
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from canhgac.correlator import Alert, Severity, alert_id
 from canhgac.events import DeadLetter, Event
 from canhgac.incidents import IncidentGrouper, IncidentStatus, IncidentUpdate
-from canhgac.pipeline import CollectedBatch, IngestPipeline
+from canhgac.pipeline import STATE_CHECKPOINT, CollectedBatch, IngestPipeline
 from canhgac.storage import Checkpoint, IncidentQuery, SQLiteStore
 
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
@@ -18,6 +19,14 @@ class EveryEventAlerts:
 
     def __init__(self) -> None:
         self.seen: list[str] = []
+        self.pending: list[Alert] = []
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"seen": len(self.seen)}
+
+    def advance(self, now: datetime) -> list[Alert]:
+        due, self.pending = [a for a in self.pending if a.timestamp < now], []
+        return due
 
     def process(self, events: Sequence[Event]) -> list[Alert]:
         self.seen.extend(e.id for e in events)
@@ -109,3 +118,20 @@ def test_windows_close_relative_to_the_newest_event_time(store: SQLiteStore) -> 
     assert pipeline.close_incident_windows() == 1
     pipeline.process(batch(event(3, minutes=41)))
     assert store.counts().incidents == 2
+
+
+def test_the_correlation_state_is_stored_with_every_batch(store: SQLiteStore) -> None:
+    pipeline = IngestPipeline(store, EveryEventAlerts(), IncidentGrouper(timedelta(minutes=15)))
+    pipeline.process(batch(event(1), event(2, "normal")))
+    state = store.checkpoint(STATE_CHECKPOINT)
+    assert state is not None
+    assert state.state == {"seen": 2}
+
+
+def test_alerts_raised_when_the_clock_advances_are_grouped_and_stored(store: SQLiteStore) -> None:
+    correlator = EveryEventAlerts()
+    pipeline = IngestPipeline(store, correlator, IncidentGrouper(timedelta(minutes=15)))
+    correlator.pending = correlator.process([event(7)])
+    outcome = pipeline.advance(T0 + timedelta(hours=1))
+    assert (outcome.alerts, outcome.new_incidents, outcome.events) == (1, 1, 0)
+    assert store.counts().alerts == 1
