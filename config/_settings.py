@@ -66,6 +66,9 @@ class RulesConfig(_Section):
     """Load the rules shipped in canhgac/rules."""
     paths: list[str] = []
     """More files or folders of Sigma rules."""
+    placeholders: dict[str, list[str]] = {}
+    """Values of `|expand` placeholders by name, e.g. {"Admins": ["admin", "ops-*"]}; a rule
+    using a placeholder with no values here is skipped with that reason."""
 
 
 class IncidentsConfig(_Section):

@@ -34,7 +34,11 @@ CORRELATION_CLOCK_SECONDS = 15
 
 def load_ruleset(settings: Settings) -> RuleSet:
     """The configured rules; every rule that failed to load is logged with its reason."""
-    ruleset = load_rules([Path(p) for p in settings.rules.paths], bundled=settings.rules.bundled)
+    ruleset = load_rules(
+        [Path(p) for p in settings.rules.paths],
+        bundled=settings.rules.bundled,
+        placeholders=settings.rules.placeholders,
+    )
     for error in ruleset.errors:
         log.warning("rule skipped: %s", error)
     loaded = len(ruleset.rules) + len(ruleset.correlations)
