@@ -52,7 +52,7 @@ from canhgac.correlator._matchers import (
     string_shape,
     with_surrounding_wildcards,
 )
-from canhgac.correlator._prefilter import Anchor, rule_anchors
+from canhgac.correlator._prefilter import Anchor, anchor_clauses
 from canhgac.correlator._routing import (
     ROUTE_KEY_LIMIT,
     ConditionTree,
@@ -92,9 +92,9 @@ class CompiledRule:
     `route_keys` are the routing keys (see `RouteKey`) of which an event must hold one
     to be routed to the rule; empty when the logsource pipeline routes no events to the
     rule's logsource. `needs` and `fields` describe the fields the body reads, for rule
-    health; `anchors` are literals of which the body needs one (see `_prefilter`), None
-    when none are known. `emits_alerts` is False for a rule that only feeds correlations (referenced
-    with `generate: false`).
+    health; `anchor_clauses` are sets of literals of which the body needs one each (see
+    `_prefilter`), empty when none are known. `emits_alerts` is False for a rule that
+    only feeds correlations (referenced with `generate: false`).
     """
 
     info: RuleInfo
@@ -104,8 +104,13 @@ class CompiledRule:
     body: Predicate = _always
     needs: FieldNeeds | None = None
     fields: tuple[tuple[str, ...], ...] = ()
-    anchors: frozenset[Anchor] | None = None
+    anchor_clauses: tuple[frozenset[Anchor], ...] = ()
     emits_alerts: bool = True
+
+    @property
+    def anchors(self) -> frozenset[Anchor] | None:
+        """The cheapest of `anchor_clauses`, None when there are none."""
+        return self.anchor_clauses[0] if self.anchor_clauses else None
 
     @property
     def routed(self) -> bool:
@@ -384,5 +389,5 @@ def compile_rule(
         body=_always if unconditional else _any_of(bodies).predicate,
         needs=field_needs(body_tree),
         fields=field_groups(body_tree),
-        anchors=rule_anchors(body_tree),
+        anchor_clauses=anchor_clauses(body_tree),
     )

@@ -170,7 +170,7 @@ class Correlator:
             self._route_events.append(0)
             self._route_fields.append(set())
             self._prefilters.append(
-                Prefilter(positions, {p: self._rules[p].anchors for p in positions})
+                Prefilter(positions, {p: self._rules[p].anchor_clauses for p in positions})
                 if len(positions) >= _PREFILTER_MIN_RULES
                 else None
             )

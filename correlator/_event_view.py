@@ -95,7 +95,12 @@ class EventView:
         """The field's values as text (see `scalar_text`)."""
         cached = self._texts.get(name)
         if cached is None:
-            cached = tuple(text for text in map(scalar_text, self.values(name)) if text is not None)
+            value = self.fields.get(name)
+            if value.__class__ is str:  # the common case, without the generic path's calls
+                cached = (value,)
+            else:
+                texts = map(scalar_text, self.values(name))
+                cached = tuple(text for text in texts if text is not None)
             self._texts[name] = cached
         return cached
 
@@ -103,6 +108,10 @@ class EventView:
         """The field's values as lower-case text, for Sigma's case-insensitive matching."""
         cached = self._lowered.get(name)
         if cached is None:
-            cached = tuple(text.lower() for text in self.texts(name))
+            value = self.fields.get(name)
+            if value.__class__ is str:
+                cached = (value.lower(),)
+            else:
+                cached = tuple(text.lower() for text in self.texts(name))
             self._lowered[name] = cached
         return cached

@@ -28,6 +28,7 @@ author meant it as a building block.
 """
 
 import copy
+import gc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -442,4 +443,19 @@ def load_rules(
         replace(rule, emits_alerts=False) if rule_id in silenced else rule
         for rule_id, rule in compiled_rules.items()
     )
-    return RuleSet(rules=rules, correlations=tuple(correlations), errors=tuple(errors))
+    ruleset = RuleSet(rules=rules, correlations=tuple(correlations), errors=tuple(errors))
+    _retire_loading_objects()
+    return ruleset
+
+
+def _retire_loading_objects() -> None:
+    """Free pySigma's parse trees now and keep the cyclic collector off what survives.
+
+    The parsed rules are reference cycles (parent links) that only a full collection
+    frees, and the compiled rules are hundreds of thousands of closures and tuples that
+    every full collection would scan again while events flow (measured: about half of
+    the engine's time on the SigmaHQ rule set). `gc.freeze` moves the survivors to the
+    permanent generation; they are still freed by reference counting when dropped.
+    """
+    gc.collect()
+    gc.freeze()

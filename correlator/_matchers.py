@@ -140,6 +140,14 @@ def string_shape(value: SigmaString) -> StringShape | None:
     return None
 
 
+def longest_literal(value: SigmaString) -> str:
+    """The longest run of plain characters of a wildcard pattern ("" when none): any
+    text the pattern matches contains it."""
+    return max(
+        (part for part in _string_parts(value) if isinstance(part, str)), key=len, default=""
+    )
+
+
 def with_surrounding_wildcards(value: SigmaString) -> SigmaString:
     """A keyword matches anywhere in the text: `*value*`."""
     if not value.startswith(SpecialChars.WILDCARD_MULTI):

@@ -5,31 +5,33 @@ is over a thousand SigmaHQ rules. Most of them require one of a few literals on 
 (`Image|endswith: '\\whoami.exe'` or `OriginalFileName: whoami.exe`, or
 `CommandLine|contains: ' -enc '`): their *anchors*. A rule's anchors are sound, not
 exact: whenever the rule matches, the event holds at least one of them (lower-cased,
-which a case-sensitive test implies too). So per event the prefilter looks the event's
+which a case-sensitive test implies too); another wildcard pattern (`net*|*find`) is
+anchored on its longest plain run, as a substring. So per event the prefilter looks the event's
 field values up once in tables built from every rule's anchors, and only the rules with
 a hit, plus the rules without anchors, are evaluated:
 
 - equal values: one dict lookup per value;
-- prefixes and suffixes: one slice and lookup per distinct anchor length;
-- substrings: the value's 4-character grams intersected with the grams the substring
-  anchors were filed under (each under its rarest gram), then each hit checked with
-  `in`; substrings shorter than 4 characters are each checked with `in`. Values
-  longer than `GRAM_SCAN_LIMIT` are not scanned: the rules anchored on that field are
-  evaluated instead (a PowerShell script block can be megabytes).
+- prefixes, suffixes and substrings: one pass of an Aho-Corasick automaton over the value
+  (pyahocorasick), which reports every anchor occurring in it with where it ends; a
+  prefix counts when it ends at its own length, a suffix when it ends at the value's
+  end. The pass is linear in the value's length, so a megabyte PowerShell script block
+  costs one scan, not one per rule.
 """
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import ahocorasick  # type: ignore[import-not-found]  # a C extension without stubs
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.types import SigmaExpansion, SigmaString
 
 from canhgac.correlator._event_view import EventView
-from canhgac.correlator._matchers import string_shape
+from canhgac.correlator._matchers import StringShape, longest_literal, string_shape
 from canhgac.correlator._routing import ConditionTree
 
-GRAM = 4
-GRAM_SCAN_LIMIT = 4096
+# Clauses kept per rule: each more costs automaton hits; two or three already leave few
+# candidates (an image name and a command-line literal).
+CLAUSE_LIMIT = 3
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -49,7 +51,9 @@ def _value_anchors(field: str, value: object) -> set[Anchor] | None:
         if not isinstance(item, SigmaString):
             return None
         shape = string_shape(item)
-        if shape is None or shape.kind == "any" or not shape.text:
+        if shape is None:  # another wildcard pattern: its longest plain run is a substring
+            shape = StringShape("contains", longest_literal(item))
+        if shape.kind == "any" or not shape.text:
             return None
         found.add(Anchor(field, shape.kind, shape.text.lower()))
     return found
@@ -60,134 +64,134 @@ def _weight(anchors: Collection[Anchor]) -> tuple[int, int]:
     return sum(1 for anchor in anchors if anchor.kind == "contains"), len(anchors)
 
 
-def rule_anchors(tree: ConditionTree | None) -> frozenset[Anchor] | None:
-    """Literals of which the condition needs one, or None when none are known.
+def anchor_clauses(tree: ConditionTree | None) -> tuple[frozenset[Anchor], ...]:
+    """Sets of literals of which the condition needs one each, cheapest first; () when
+    none are known.
 
-    A test on one field gives its value's anchors; an OR the union of its parts' (all
-    must have some); an AND the cheapest set among its parts'; anything else none.
+    A test on one field gives one set, its value's anchors; an OR one set, the union of
+    one set of each part (all must have some); an AND the sets of all its parts, of
+    which at most `CLAUSE_LIMIT` (the cheapest) are kept; anything else none.
     """
     if tree is None:
-        return None
+        return ()
     if isinstance(tree, ConditionFieldEqualsValueExpression):
         anchors = _value_anchors(tree.field, tree.value)
-        return frozenset(anchors) if anchors else None
+        return (frozenset(anchors),) if anchors else ()
     if isinstance(tree, ConditionOR):
         union: set[Anchor] = set()
         for arg in tree.args:
-            part = rule_anchors(arg) if arg is not None else None
-            if part is None:
-                return None
-            union |= part
-        return frozenset(union)
+            part = anchor_clauses(arg) if arg is not None else ()
+            if not part:
+                return ()
+            union |= part[0]
+        return (frozenset(union),)
     if isinstance(tree, ConditionAND):
-        parts = [part for arg in tree.args if arg is not None and (part := rule_anchors(arg))]
-        return min(parts, key=_weight) if parts else None
-    return None
+        clauses = {clause for arg in tree.args if arg is not None for clause in anchor_clauses(arg)}
+        return tuple(sorted(clauses, key=lambda clause: (_weight(clause), sorted(clause))))[
+            :CLAUSE_LIMIT
+        ]
+    return ()
+
+
+def rule_anchors(tree: ConditionTree | None) -> frozenset[Anchor] | None:
+    """Literals of which the condition needs one (the cheapest such set), or None when
+    none are known (see `anchor_clauses`)."""
+    clauses = anchor_clauses(tree)
+    return clauses[0] if clauses else None
 
 
 class _FieldTables:
-    """The anchors of one field, by kind, each mapping to rule positions."""
+    """The anchors of one field, each mapping to numbers (of rules or of clauses): equal
+    values in a dict, the others in one automaton."""
 
-    __slots__ = ("contains", "equals", "prefixes", "short_needles", "suffixes")
+    __slots__ = ("_automaton", "_equals", "_scanned")
 
     def __init__(self, anchors: Iterable[tuple[Anchor, int]]) -> None:
-        self.equals: dict[str, list[int]] = {}
-        self.prefixes: dict[int, dict[str, list[int]]] = {}
-        self.suffixes: dict[int, dict[str, list[int]]] = {}
-        self.short_needles: dict[str, list[int]] = {}
-        needles: dict[str, list[int]] = {}
+        self._equals: dict[str, frozenset[int]] = {}
+        equals: dict[str, set[int]] = {}
+        # text -> positions anchored on it anywhere, at the start, at the end
+        scanned: dict[str, tuple[set[int], set[int], set[int]]] = {}
         for anchor, position in anchors:
-            text = anchor.text
             if anchor.kind == "equals":
-                self.equals.setdefault(text, []).append(position)
-            elif anchor.kind == "startswith":
-                self.prefixes.setdefault(len(text), {}).setdefault(text, []).append(position)
-            elif anchor.kind == "endswith":
-                self.suffixes.setdefault(len(text), {}).setdefault(text, []).append(position)
-            elif len(text) < GRAM:
-                self.short_needles.setdefault(text, []).append(position)
-            else:
-                needles.setdefault(text, []).append(position)
-        # Each substring under its rarest gram, so that few share a bucket (".exe" is in
-        # hundreds of them).
-        counts: dict[str, int] = {}
-        for needle in needles:
-            for gram in _grams(needle):
-                counts[gram] = counts.get(gram, 0) + 1
-        self.contains: dict[str, list[tuple[str, list[int]]]] = {}
-        for needle, positions in needles.items():
-            rarest = min(_grams(needle), key=lambda gram: (counts[gram], gram))
-            self.contains.setdefault(rarest, []).append((needle, positions))
+                equals.setdefault(anchor.text, set()).add(position)
+                continue
+            slots = scanned.setdefault(anchor.text, (set(), set(), set()))
+            slot = {"contains": 0, "startswith": 1, "endswith": 2}[anchor.kind]
+            slots[slot].add(position)
+        self._equals = {text: frozenset(found) for text, found in equals.items()}
+        self._scanned = bool(scanned)
+        self._automaton = ahocorasick.Automaton()
+        for text, (anywhere, start, end) in scanned.items():
+            self._automaton.add_word(
+                text, (len(text), frozenset(anywhere), frozenset(start), frozenset(end))
+            )
+        if self._scanned:
+            self._automaton.make_automaton()
 
     def hits(self, text: str, out: set[int]) -> None:
-        found = self.equals.get(text)
+        found = self._equals.get(text)
         if found:
-            out.update(found)
-        size = len(text)
-        for length, table in self.prefixes.items():
-            if length <= size:
-                found = table.get(text[:length])
-                if found:
-                    out.update(found)
-        for length, table in self.suffixes.items():
-            if length <= size:
-                found = table.get(text[size - length :])
-                if found:
-                    out.update(found)
-        for needle, positions in self.short_needles.items():
-            if needle in text:
-                out.update(positions)
-        if self.contains and size >= GRAM:
-            for gram in _grams(text).intersection(self.contains):
-                for needle, positions in self.contains[gram]:
-                    if needle in text:
-                        out.update(positions)
-
-    def positions(self) -> Iterable[int]:
-        for by_length in (self.prefixes, self.suffixes):
-            yield from (
-                p for table in by_length.values() for found in table.values() for p in found
-            )
-        for table in (self.equals, self.short_needles):
-            yield from (p for found in table.values() for p in found)
-        yield from (p for filed in self.contains.values() for _, found in filed for p in found)
-
-
-def _grams(text: str) -> set[str]:
-    return {text[i : i + GRAM] for i in range(len(text) - GRAM + 1)}
+            out |= found
+        if not self._scanned:
+            return
+        last = len(text) - 1
+        for end, (length, anywhere, start, ending) in self._automaton.iter(text):
+            if anywhere:
+                out |= anywhere
+            if start and end + 1 == length:
+                out |= start
+            if ending and end == last:
+                out |= ending
 
 
 class Prefilter:
-    """The rules of one route an event must be tested against, by their anchors."""
+    """The rules of one route an event must be tested against, by their anchors.
 
-    __slots__ = ("_always", "_fields", "_unscannable")
+    A rule is selected when the event holds an anchor of each of its clauses (see
+    `anchor_clauses`), or when it has none. Clauses are numbered across the route; the
+    field tables map anchors to clause numbers.
+    """
+
+    __slots__ = ("_always", "_fields", "_needed", "_owner")
 
     def __init__(
-        self, positions: Sequence[int], anchors: Mapping[int, frozenset[Anchor] | None]
+        self, positions: Sequence[int], clauses: Mapping[int, Sequence[frozenset[Anchor]]]
     ) -> None:
         always: list[int] = []
         by_field: dict[str, list[tuple[Anchor, int]]] = {}
+        owner: list[int] = []
+        needed: dict[int, frozenset[int]] = {}
         for position in positions:
-            found = anchors.get(position)
+            found = clauses.get(position, ())
             if not found:
                 always.append(position)
                 continue
-            for anchor in found:
-                by_field.setdefault(anchor.field, []).append((anchor, position))
+            numbers: list[int] = []
+            for clause in found:
+                number = len(owner)
+                owner.append(position)
+                numbers.append(number)
+                for anchor in clause:
+                    by_field.setdefault(anchor.field, []).append((anchor, number))
+            needed[position] = frozenset(numbers)
         self._always = frozenset(always)
+        self._owner = tuple(owner)
+        self._needed = needed
         self._fields = tuple(
             (field, _FieldTables(filed)) for field, filed in sorted(by_field.items())
         )
-        # Rules to keep when a field's value is too long to scan for substrings.
-        self._unscannable = {field: frozenset(tables.positions()) for field, tables in self._fields}
 
     def select(self, view: EventView) -> list[int]:
         """Positions (ascending) of the rules that may match this event."""
-        hits: set[int] = set(self._always)
+        hits: set[int] = set()
         for field, tables in self._fields:
             for text in view.lowered(field):
-                if tables.contains and len(text) > GRAM_SCAN_LIMIT:
-                    hits |= self._unscannable[field]
-                else:
-                    tables.hits(text, hits)
-        return sorted(hits)
+                tables.hits(text, hits)
+        selected = set(self._always)
+        owner = self._owner
+        needed = self._needed
+        for number in hits:
+            position = owner[number]
+            if position not in selected and needed[position] <= hits:
+                selected.add(position)
+        return sorted(selected)

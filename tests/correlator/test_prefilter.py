@@ -9,7 +9,7 @@ from sigma.rule import SigmaRule
 
 from canhgac.correlator import Correlator, RuleSet
 from canhgac.correlator._event_view import EventView
-from canhgac.correlator._prefilter import Anchor, Prefilter, rule_anchors
+from canhgac.correlator._prefilter import Anchor, Prefilter, anchor_clauses, rule_anchors
 from canhgac.tests.correlator._events import event, load_inline, sigma_rule
 
 WEB = "    category: webserver"
@@ -36,6 +36,37 @@ def test_an_and_keeps_the_cheapest_anchors() -> None:
     )
 
 
+def test_an_and_keeps_a_clause_per_part_cheapest_first() -> None:
+    rule: SigmaRule = sigma_rule(
+        {
+            "img": {"Image|endswith": ["\\cmd.exe", "\\powershell.exe"]},
+            "cli": {"CommandLine|contains": " -enc "},
+            "pid": {"Pid|gt": 4},
+            "condition": "img and cli and pid",
+        }
+    )
+    assert anchor_clauses(rule.detection.parsed_condition[0].parse()) == (
+        frozenset(
+            {
+                Anchor("Image", "endswith", "\\cmd.exe"),
+                Anchor("Image", "endswith", "\\powershell.exe"),
+            }
+        ),
+        frozenset({Anchor("CommandLine", "contains", " -enc ")}),
+    )
+
+
+def test_a_rule_with_clauses_is_selected_only_when_each_has_a_hit() -> None:
+    image = frozenset({Anchor("image", "endswith", "\\cmd.exe")})
+    command = frozenset({Anchor("cli", "contains", "/c"), Anchor("cli", "contains", "/k")})
+    prefilter = Prefilter([0, 1], {0: (image, command), 1: (command,)})
+    cmd = "C:\\Windows\\cmd.exe"
+    assert prefilter.select(EventView({"image": cmd, "cli": "cmd /K dir"})) == [0, 1]
+    assert prefilter.select(EventView({"image": cmd, "cli": "cmd"})) == []
+    assert prefilter.select(EventView({"image": "x.exe", "cli": "cmd /c dir"})) == [1]
+    assert prefilter.select(EventView({"cli": "/c"})) == [1]
+
+
 def test_an_or_needs_anchors_on_every_side() -> None:
     assert anchors_of(
         {
@@ -56,18 +87,27 @@ def test_not_regex_and_lone_wildcards_give_no_anchors() -> None:
     assert anchors_of({"a": {"Image": "x"}, "condition": "not a"}) is None
     assert anchors_of({"a": {"Image|re": "x.*"}, "condition": "a"}) is None
     assert anchors_of({"a": {"Image": "*"}, "condition": "a"}) is None
-    assert anchors_of({"a": {"Image": "a*b"}, "condition": "a"}) is None
+    assert anchors_of({"a": {"Image": "*?*"}, "condition": "a"}) is None
+
+
+def test_a_wildcard_pattern_is_anchored_on_its_longest_plain_run() -> None:
+    assert anchors_of({"a": {"CommandLine|contains": "Net*|*Find"}, "condition": "a"}) == (
+        frozenset({Anchor("CommandLine", "contains", "find")})
+    )
+    assert anchors_of({"a": {"Path": "/usr/*/Python?.so"}, "condition": "a"}) == (
+        frozenset({Anchor("Path", "contains", "/python")})
+    )
 
 
 def test_the_prefilter_selects_rules_by_their_anchors() -> None:
     prefilter = Prefilter(
         [0, 1, 2, 3, 4],
         {
-            0: frozenset({Anchor("f", "equals", "x")}),
-            1: frozenset({Anchor("f", "startswith", "/admin")}),
-            2: frozenset({Anchor("f", "endswith", ".php")}),
-            3: frozenset({Anchor("f", "contains", "union select")}),
-            4: None,
+            0: (frozenset({Anchor("f", "equals", "x")}),),
+            1: (frozenset({Anchor("f", "startswith", "/admin")}),),
+            2: (frozenset({Anchor("f", "endswith", ".php")}),),
+            3: (frozenset({Anchor("f", "contains", "union select")}),),
+            4: (),
         },
     )
     assert prefilter.select(EventView({"f": "X"})) == [0, 4]
@@ -76,9 +116,26 @@ def test_the_prefilter_selects_rules_by_their_anchors() -> None:
     assert prefilter.select(EventView({"g": "/admin"})) == [4]
 
 
-def test_a_value_too_long_to_scan_keeps_every_rule_anchored_on_its_field() -> None:
-    prefilter = Prefilter([0, 1], {0: frozenset({Anchor("f", "contains", "mimikatz")}), 1: None})
-    assert prefilter.select(EventView({"f": "x" * 10_000})) == [0, 1]
+def test_a_long_value_is_scanned_whole() -> None:
+    prefilter = Prefilter([0, 1], {0: (frozenset({Anchor("f", "contains", "mimikatz")}),), 1: ()})
+    assert prefilter.select(EventView({"f": "x" * 100_000})) == [1]
+    assert prefilter.select(EventView({"f": "x" * 100_000 + "MimiKatz" + "x" * 10})) == [0, 1]
+
+
+def test_prefixes_and_suffixes_count_only_at_the_ends_of_the_value() -> None:
+    prefilter = Prefilter(
+        [0, 1, 2],
+        {
+            0: (frozenset({Anchor("f", "startswith", "ab")}),),
+            1: (frozenset({Anchor("f", "endswith", "ab")}),),
+            2: (frozenset({Anchor("f", "contains", "ab")}),),
+        },
+    )
+    assert prefilter.select(EventView({"f": "xabx"})) == [2]
+    assert prefilter.select(EventView({"f": "abxab"})) == [0, 1, 2]
+    assert prefilter.select(EventView({"f": "ab"})) == [0, 1, 2]
+    assert prefilter.select(EventView({"f": "xab"})) == [1, 2]
+    assert prefilter.select(EventView({"f": "a"})) == []
 
 
 # Property: with the prefilter in play (a route of many rules), the engine raises exactly
