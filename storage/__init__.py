@@ -1,5 +1,6 @@
-"""Persistence: the `Store` interface and its implementations."""
+"""Persistence: the `Store` interface and its implementations (SQLite, Elasticsearch)."""
 
+from canhgac.storage._elasticsearch import ElasticsearchStore
 from canhgac.storage._model import (
     ApiKeyRecord,
     Checkpoint,
@@ -20,6 +21,7 @@ from canhgac.storage._store import (
 __all__ = [
     "ApiKeyRecord",
     "Checkpoint",
+    "ElasticsearchStore",
     "IncidentNotFoundError",
     "IncidentQuery",
     "InvalidCursorError",

@@ -1,23 +1,36 @@
 """The `store` fixture: every `Store` implementation, for the contract suite."""
 
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from canhgac.storage import SQLiteStore, Store
+from canhgac.tests.storage.elasticsearch_node import elasticsearch_url, fresh_store
 from canhgac.tests.storage.records import FakeClock
 
-StoreFactory = Callable[[Path, Callable[[], datetime]], Store]
+StoreFactory = Callable[[Path, Callable[[], datetime]], AbstractContextManager[Store]]
 
 
-def _sqlite(folder: Path, clock: Callable[[], datetime]) -> Store:
-    return SQLiteStore.open(folder / "data" / "canhgac.sqlite3", clock=clock)
+@contextmanager
+def _sqlite(folder: Path, clock: Callable[[], datetime]) -> Iterator[Store]:
+    with SQLiteStore.open(folder / "data" / "canhgac.sqlite3", clock=clock) as opened:
+        yield opened
 
 
-# Each implementation: a fresh, empty store in `folder`, stamping times from `clock`.
-IMPLEMENTATIONS: dict[str, StoreFactory] = {"sqlite": _sqlite}
+@contextmanager
+def _elasticsearch(folder: Path, clock: Callable[[], datetime]) -> Iterator[Store]:
+    # Skips (or fails, with CANHGAC_REQUIRE_ES=1) without CANHGAC_TEST_ES_URL.
+    with fresh_store(elasticsearch_url(), folder, clock) as opened:
+        yield opened
+
+
+# Each implementation: a fresh, empty store in `folder`, stamping times from `clock`,
+# removed when the context ends.
+IMPLEMENTATIONS: dict[str, StoreFactory] = {"sqlite": _sqlite, "elasticsearch": _elasticsearch}
+_MARKS = {"elasticsearch": [pytest.mark.integration]}
 
 
 @pytest.fixture
@@ -25,11 +38,12 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+@pytest.fixture(
+    params=[pytest.param(name, marks=_MARKS.get(name, [])) for name in sorted(IMPLEMENTATIONS)]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Store]:
-    opened = IMPLEMENTATIONS[request.param](tmp_path, clock)
-    yield opened
-    opened.close()
+    with IMPLEMENTATIONS[request.param](tmp_path, clock) as opened:
+        yield opened
 
 
 @pytest.fixture
