@@ -3,6 +3,7 @@
 from canhgac.config._settings import (
     ApiConfig,
     ConfigError,
+    ElasticsearchConfig,
     FileSourceConfig,
     IncidentsConfig,
     LineFormat,
@@ -16,6 +17,7 @@ from canhgac.config._settings import (
 __all__ = [
     "ApiConfig",
     "ConfigError",
+    "ElasticsearchConfig",
     "FileSourceConfig",
     "IncidentsConfig",
     "LineFormat",

@@ -11,7 +11,14 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -79,6 +86,22 @@ class IncidentsConfig(_Section):
         return timedelta(minutes=self.window_minutes)
 
 
+class ElasticsearchConfig(_Section):
+    """The Elasticsearch store (used when `storage: elasticsearch`)."""
+
+    url: str | None = None
+    """One node's URL, or several separated by commas."""
+    api_key: str | None = None
+    username: str | None = None
+    password: str | None = None
+    ca_file: Path | None = None
+    """CA certificate that signed an https cluster's certificate."""
+    index_prefix: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")] = "canhgac"
+    retention_days: Annotated[int, Field(ge=1)] | None = None
+    """Delete daily event indices older than this (store maintenance, every 10 minutes)."""
+    replicas: Annotated[int, Field(ge=0)] | None = None
+
+
 class PipelineConfig(_Section):
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 1000
     queue_batches: Annotated[int, Field(ge=1, le=1000)] = 16
@@ -97,6 +120,11 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("data")
+    storage: Literal["sqlite", "elasticsearch"] = "sqlite"
+    """sqlite: one file in data_dir; elasticsearch: the cluster in `elasticsearch.url`."""
+    es_url: str | None = None
+    """CANHGAC_ES_URL: a shortcut that selects the Elasticsearch store at this URL."""
+    elasticsearch: ElasticsearchConfig = ElasticsearchConfig()
     timezone: str = "Asia/Ho_Chi_Minh"
     """Zone of log timestamps that carry none (auth.log), and of the panel."""
     api: ApiConfig = ApiConfig()
@@ -122,6 +150,19 @@ class Settings(BaseSettings):
         if dupes:
             raise ValueError(f"source names must be unique: {', '.join(dupes)}")
         return sources
+
+    @model_validator(mode="after")
+    def _elasticsearch_url(self) -> "Settings":
+        if self.es_url:
+            es = self.elasticsearch.model_copy(update={"url": self.es_url})
+            object.__setattr__(self, "elasticsearch", es)
+            object.__setattr__(self, "storage", "elasticsearch")
+        if self.storage == "elasticsearch" and not self.elasticsearch.url:
+            raise ValueError(
+                "storage is elasticsearch but no URL is set: set elasticsearch.url "
+                "or CANHGAC_ES_URL"
+            )
+        return self
 
     @property
     def zone(self) -> ZoneInfo:

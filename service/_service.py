@@ -23,7 +23,7 @@ from canhgac.correlator import Correlator, RuleSet, load_rules
 from canhgac.incidents import IncidentGrouper
 from canhgac.pipeline import STATE_CHECKPOINT, BatchOutcome, IngestPipeline, PipelineWorker
 from canhgac.service._demo import DemoReplay
-from canhgac.storage import SQLiteStore, Store
+from canhgac.storage import ElasticsearchStore, SQLiteStore, Store
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,22 @@ def load_ruleset(settings: Settings) -> RuleSet:
 
 
 def open_store(settings: Settings) -> Store:
-    return SQLiteStore.open(settings.database_path)
+    """The configured store: SQLite in data_dir, or the Elasticsearch cluster."""
+    if settings.storage == "sqlite":
+        return SQLiteStore.open(settings.database_path)
+    es = settings.elasticsearch
+    assert es.url is not None  # Settings refuses elasticsearch without a URL
+    return ElasticsearchStore.open(
+        [url.strip() for url in es.url.split(",") if url.strip()],
+        spool_dir=settings.data_dir / "elasticsearch-spool",
+        index_prefix=es.index_prefix,
+        api_key=es.api_key,
+        username=es.username,
+        password=es.password,
+        ca_file=es.ca_file,
+        retention_days=es.retention_days,
+        replicas=es.replicas,
+    )
 
 
 def build_correlator(settings: Settings, store: Store) -> Correlator:

@@ -58,3 +58,22 @@ def test_unreadable_or_broken_files_say_so(tmp_path: Path) -> None:
     broken.write_text("api: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_settings(broken)
+
+
+def test_canhgac_es_url_alone_selects_the_elasticsearch_store(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CANHGAC_ES_URL", "http://127.0.0.1:9200")
+    settings = load_settings(None)
+    assert settings.storage == "elasticsearch"
+    assert settings.elasticsearch.url == "http://127.0.0.1:9200"
+
+
+def test_the_elasticsearch_store_needs_a_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CANHGAC_ES_URL", raising=False)
+    config = tmp_path / "c.yaml"
+    config.write_text("storage: elasticsearch\n")
+    with pytest.raises(ConfigError, match="CANHGAC_ES_URL"):
+        load_settings(config)
