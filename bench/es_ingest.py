@@ -120,8 +120,8 @@ def run_parallel_bulk(url: str, events: Sequence[Event], folder: Path, *, ready:
             if not ok
         )
         elapsed = time.perf_counter() - started
-        es.indices.refresh(index=f"{prefix}-events")
-        stored = es.count(index=f"{prefix}-events")["count"]
+        es.indices.refresh(index=f"{prefix}-events-*")
+        stored = es.count(index=f"{prefix}-events-*")["count"]
     drop(url, prefix)
     if failed or stored != len(events):
         raise SystemExit(f"parallel_bulk kept {stored} of {len(events)} events ({failed} failed)")

@@ -262,6 +262,7 @@ class ElasticsearchStore:
         self._outage_failures = 0
         self._outage_logged = 0.0
         self._retry_at = 0.0
+        self._lookups_retry_at = 0.0
         self._event_indices: set[str] = set()
         # _state_lock guards what readers must refresh before they search.
         self._state_lock = threading.Lock()
@@ -531,7 +532,10 @@ class ElasticsearchStore:
 
     def _elasticsearch_due(self) -> bool:
         """Whether to ask Elasticsearch now: not while backing off after a failure."""
-        return not self._outage_failures or time.monotonic() >= self._retry_at
+        now = time.monotonic()
+        return now >= self._lookups_retry_at and (
+            not self._outage_failures or now >= self._retry_at
+        )
 
     # -- sending batches ------------------------------------------------------------------
 
@@ -638,15 +642,18 @@ class ElasticsearchStore:
         return self._dead_letter_action(letter, "rejected", action.index, action.id)
 
     def _create_event_indices(self, indices: Iterable[str]) -> None:
-        """Create the daily indices not seen yet, so no write depends on auto-creation."""
+        """Create the daily indices not seen yet (no write depends on auto-creation) and,
+        once their primary shard has started, add them to the events alias."""
         with self._lock:
             missing = sorted(set(indices) - self._event_indices)
         for index in missing:
             try:
-                self._client.indices.create(index=index)
+                self._client.indices.create(index=index, wait_for_active_shards="1")
             except ApiError as exc:
                 if _error_type(exc) != "resource_already_exists_exception":
                     raise
+                self._client.cluster.health(index=index, wait_for_active_shards="1", timeout="30s")
+            self._client.indices.put_alias(index=index, name=self._names.events)
             with self._lock:
                 self._event_indices.add(index)
 
@@ -745,17 +752,29 @@ class ElasticsearchStore:
             rest = [event_id for event_id in wanted if event_id not in known]
             known.update(self._stored_event_ids(rest))
         except ElasticsearchUnavailableError as exc:
-            with self._lock:
-                self._enter_outage(exc)
+            self._lookup_failed(exc)
         else:
             self._answered()
         return known
 
     def _answered(self) -> None:
-        """Elasticsearch answered a lookup: with nothing spooled, the outage is over."""
+        """Elasticsearch answered a lookup: lookups ask it again from now on."""
         with self._lock:
+            self._lookups_retry_at = 0.0
             if self._outage_failures and not self._spool:
                 self._leave_outage()
+
+    def _lookup_failed(self, exc: ElasticsearchUnavailableError) -> None:
+        """A lookup found Elasticsearch unavailable: answer from what this process knows
+        for a second. (Only the sender's failures make reads stop waiting for it.)"""
+        with self._lock:
+            now = time.monotonic()
+            self._lookups_retry_at = now + _OUTAGE_DELAYS[0]
+            if now - self._outage_logged >= 60:
+                self._outage_logged = now
+                log.warning(
+                    "Elasticsearch does not answer a lookup (%s); answering from the spool", exc
+                )
 
     def _stored_event_ids(self, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -790,8 +809,7 @@ class ElasticsearchStore:
             try:
                 found = self._search_open_incidents(unique, since_text)
             except ElasticsearchUnavailableError as exc:
-                with self._lock:
-                    self._enter_outage(exc)
+                self._lookup_failed(exc)
             else:
                 self._answered()
                 with self._lock:
@@ -873,8 +891,8 @@ class ElasticsearchStore:
             try:
                 self._refuse_unknown_incidents(batch, spooled_incidents)
             except ElasticsearchUnavailableError as exc:
-                with self._lock:
-                    self._enter_outage(exc)
+                # Not checked, then: a growth of an incident not stored is dead-lettered.
+                self._lookup_failed(exc)
         with self._changed:
             # Backpressure: while Elasticsearch keeps up, only a few batches wait for it.
             while (

@@ -637,8 +637,9 @@ def kind_mappings(kind: str) -> dict[str, Any]:
 def index_templates(
     prefix: str, *, replicas: int | None, event_shards: int
 ) -> dict[str, dict[str, Any]]:
-    """Composable index templates by name: the daily event indices (joining the events
-    alias as they are created) and each of `INDEX_KINDS`."""
+    """Composable index templates by name: the daily event indices and each of
+    `INDEX_KINDS`. A daily index joins the events alias once it can be searched (the
+    store adds it then), so no search of the alias meets a shard not started yet."""
     # One replica where there is a second node to hold it, none on a single node.
     replica_settings: dict[str, Any] = (
         {"auto_expand_replicas": "0-1"}
@@ -652,7 +653,6 @@ def index_templates(
             "template": {
                 "settings": {"number_of_shards": event_shards, **replica_settings},
                 "mappings": event_mappings(),
-                "aliases": {events_alias(prefix): {}},
             },
         }
     }
