@@ -1,7 +1,6 @@
 """Faults on real clusters of the tests' own (scripts/elasticsearch, its own state and
 ports): a node stopped in the middle of an ingest, and one node of three killed."""
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,16 +18,7 @@ from canhgac.storage import Checkpoint, ElasticsearchStore, Role, WriteBatch
 from canhgac.tests.storage.elasticsearch_node import ScriptedCluster, scripted_cluster
 from canhgac.tests.storage.records import incident
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.slow,
-    # These stop and kill real nodes mid-ingest; on a loaded 2-core machine the ingest can
-    # finish before the stop lands, so they are opt-in until their timing is made robust.
-    pytest.mark.skipif(
-        os.environ.get("CANHGAC_ES_FAULT_TESTS") != "1",
-        reason="node-failure tests run with CANHGAC_ES_FAULT_TESTS=1 (they start their own nodes)",
-    ),
-]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 BATCHES = 120
@@ -54,10 +44,17 @@ def batch(n: int) -> WriteBatch:
 
 
 class Ingest:
-    """Writes BATCHES batches from a thread, as the pipeline does; `written` counts them."""
+    """Writes BATCHES batches from a thread, as the pipeline does; `written` counts them.
 
-    def __init__(self, store: ElasticsearchStore) -> None:
+    It stops after `pause_after` batches until `resume` is set, so that the test's fault
+    lands in the middle of the ingest however fast or slow the machine is.
+    """
+
+    def __init__(self, store: ElasticsearchStore, pause_after: int) -> None:
         self.store = store
+        self.pause_after = pause_after
+        self.paused = threading.Event()
+        self.resume = threading.Event()
         self.written = 0
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self.run)
@@ -65,12 +62,19 @@ class Ingest:
     def run(self) -> None:
         try:
             for n in range(BATCHES):
+                if n == self.pause_after:
+                    self.paused.set()
+                    assert self.resume.wait(timeout=300), "the test never resumed the ingest"
                 self.store.write(batch(n))
                 self.written = n + 1
                 time.sleep(0.02)
         except BaseException as exc:  # re-raised in the test by `join`
             self.error = exc
             raise
+
+    def pause(self) -> None:
+        """Wait until the ingest stopped after `pause_after` batches."""
+        assert self.paused.wait(timeout=120), f"only {self.written} batches written"
 
     def wait_for(self, written: int, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -114,14 +118,13 @@ def test_a_node_stopped_mid_ingest_and_started_again_loses_and_doubles_nothing(
     single_node: ScriptedCluster, tmp_path: Path
 ) -> None:
     with ElasticsearchStore.open(single_node.url, spool_dir=tmp_path / "spool") as store:
-        ingest = Ingest(store)
+        ingest = Ingest(store, pause_after=20)
         ingest.thread.start()
-        ingest.wait_for(20)
+        ingest.pause()
         single_node.stop_node(1)
-        stopped_at = ingest.written
-        assert stopped_at < BATCHES, "the node stopped after the ingest, not during it"
+        ingest.resume.set()
         # The ingest goes on into the spool while the node is down.
-        ingest.wait_for(stopped_at + 30)
+        ingest.wait_for(20 + 30)
         assert store.spooled_batches > 0
         single_node.start_node(1)
         ingest.join()
@@ -178,12 +181,12 @@ def test_a_node_of_three_killed_mid_ingest_loses_nothing_and_the_api_answers(
             store.write(batch(0))
             assert store.flush(timeout=60)
             victim = _primary_node(three_nodes.url, f"{store.prefix}-events-*")
-            ingest = Ingest(store)
+            ingest = Ingest(store, pause_after=20)
             ingest.thread.start()
             asker.start()
-            ingest.wait_for(20)
+            ingest.pause()
             three_nodes.stop_node(victim, kill=True)
-            assert ingest.written < BATCHES, "the node died after the ingest, not during it"
+            ingest.resume.set()
             ingest.join()
             assert_everything_arrived_once(three_nodes.url, store)
         finally:
