@@ -77,6 +77,9 @@ class FileTailer:
     def poll_interval(self) -> float:
         return self.config.poll_interval
 
+    def start(self) -> None:
+        """Nothing to open ahead: files are found and opened by `poll`."""
+
     def poll(self) -> int:
         """Read every complete line now available; returns how many lines were read."""
         total = 0

@@ -11,13 +11,17 @@ from canhgac.storage import Checkpoint
 
 
 class Collector(Protocol):
-    """A running source: `poll` reads what is new and submits batches; `close` frees it."""
+    """A running source. `start` opens what it listens on (a socket, a capture); `poll`,
+    called every `poll_interval` seconds by the scheduler, reads or drains what is new and
+    submits batches; `close` stops it and frees what it holds."""
 
     @property
     def name(self) -> str: ...
 
     @property
     def poll_interval(self) -> float: ...
+
+    def start(self) -> None: ...
 
     def poll(self) -> int: ...
 

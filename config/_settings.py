@@ -12,8 +12,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -25,60 +23,26 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-LineFormat = Literal["auto", "nginx", "apache", "auth", "json", "evtx"]
+from canhgac.config._section import ConfigError, Section
+from canhgac.config._sources import SourceConfig
 
 
-class ConfigError(Exception):
-    """The configuration cannot be used; the message names the key and the problem."""
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FileSourceConfig(_Section):
-    """Log files followed across rotation, each line parsed in `format`."""
-
-    type: Literal["file"] = "file"
-    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
-    paths: Annotated[list[str], Field(min_length=1)]
-    format: LineFormat = "auto"
-    system: str | None = None
-    organization: str | None = None
-    hostname: str | None = None
-    from_beginning: bool = True
-    """Read files found at start-up from their first line (else from their end)."""
-    poll_interval: Annotated[float, Field(gt=0, le=60)] = 1.0
-
-    @field_validator("format")
-    @classmethod
-    def _followable(cls, value: str) -> str:
-        if value == "evtx":
-            raise ValueError(
-                "evtx files are not followed line by line; read them with `canhgac ingest`"
-            )
-        return value
-
-
-SourceConfig = FileSourceConfig
-
-
-class ApiConfig(_Section):
+class ApiConfig(Section):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
 
 
-class RulesConfig(_Section):
+class RulesConfig(Section):
     bundled: bool = True
     """Load the rules shipped in canhgac/rules."""
-    paths: list[str] = []
+    paths: list[str] = Field(default_factory=list)
     """More files or folders of Sigma rules."""
-    placeholders: dict[str, list[str]] = {}
+    placeholders: dict[str, list[str]] = Field(default_factory=dict)
     """Values of `|expand` placeholders by name, e.g. {"Admins": ["admin", "ops-*"]}; a rule
     using a placeholder with no values here is skipped with that reason."""
 
 
-class IncidentsConfig(_Section):
+class IncidentsConfig(Section):
     window_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
 
     @property
@@ -86,7 +50,7 @@ class IncidentsConfig(_Section):
         return timedelta(minutes=self.window_minutes)
 
 
-class ElasticsearchConfig(_Section):
+class ElasticsearchConfig(Section):
     """The Elasticsearch store (used when `storage: elasticsearch`)."""
 
     url: str | None = None
@@ -102,7 +66,7 @@ class ElasticsearchConfig(_Section):
     replicas: Annotated[int, Field(ge=0)] | None = None
 
 
-class PipelineConfig(_Section):
+class PipelineConfig(Section):
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 1000
     queue_batches: Annotated[int, Field(ge=1, le=1000)] = 16
     """How many batches may wait for the correlator before collectors slow down."""
@@ -199,10 +163,18 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     except ValidationError as exc:
         origin = f" in {path}" if path else ""
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            f"{'.'.join(str(p) for p in _user_location(err['loc'])) or '(top level)'}: {err['msg']}"
             for err in exc.errors()
         )
         raise ConfigError(f"invalid configuration{origin}: {problems}") from exc
+
+
+def _user_location(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """The key path as the user wrote it: without the source type pydantic inserts after
+    `sources.N` (its discriminator tag), e.g. sources.0.format, not sources.0.file.format."""
+    if len(loc) > 2 and loc[0] == "sources" and isinstance(loc[1], int):
+        return (*loc[:2], *loc[3:])
+    return loc
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -113,6 +113,8 @@ class Service:
                 )
             )
             worker.start()
+            for collector in collectors:
+                collector.start()
             if self.demo:
                 self.demo.prepare()
             scheduler.start()

@@ -1,6 +1,7 @@
 """Fixtures shared by the whole suite: running the real `canhgac` command."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -53,3 +54,17 @@ def shared_dir() -> Path:
             pytest.fail(message + "; CANHGAC_REQUIRE_SHARED=1 makes its absence an error")
         pytest.skip(message)
     return SHARED
+
+
+def require_tool(command: str, package: str) -> str:
+    """The path of a command the test drives for real, or a skip naming the Debian package
+    (a failure when CANHGAC_REQUIRE_TOOLS=1, as scripts/test sets after installing them)."""
+    found = shutil.which(command) or (
+        f"/usr/sbin/{command}" if Path(f"/usr/sbin/{command}").exists() else None
+    )
+    if found is None:
+        message = f"needs {command}: apt-get install {package} (scripts/system-packages)"
+        if os.environ.get("CANHGAC_REQUIRE_TOOLS") == "1":
+            pytest.fail(message + "; CANHGAC_REQUIRE_TOOLS=1 makes its absence an error")
+        pytest.skip(message)
+    return found

@@ -2,14 +2,14 @@
 
 import os
 import re
-import shutil
 import subprocess
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
+
+from tests.conftest import require_tool
 
 REPO = Path(__file__).resolve().parent.parent.parent
 COMPOSE = REPO / "docker-compose.yml"
@@ -24,9 +24,7 @@ def compose() -> dict[str, Any]:
 def test_docker_compose_accepts_the_file() -> None:
     """`docker-compose config` (Debian's docker-compose package) checks it against the
     Compose schema and resolves its variables."""
-    command = shutil.which("docker-compose")
-    if command is None:
-        pytest.skip("needs docker-compose to check the file: apt-get install docker-compose")
+    command = require_tool("docker-compose", "docker-compose")
     env = {**os.environ, "ELASTIC_PASSWORD": "checking-only"}
     checked = subprocess.run(
         [command, "-f", str(COMPOSE), "config", "-q"],
@@ -40,9 +38,7 @@ def test_docker_compose_accepts_the_file() -> None:
 
 
 def test_without_the_elastic_password_compose_refuses_to_start() -> None:
-    command = shutil.which("docker-compose")
-    if command is None:
-        pytest.skip("needs docker-compose to check the file: apt-get install docker-compose")
+    command = require_tool("docker-compose", "docker-compose")
     env = {k: v for k, v in os.environ.items() if k != "ELASTIC_PASSWORD"}
     checked = subprocess.run(
         [command, "-f", str(COMPOSE), "config", "-q"],
