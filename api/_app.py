@@ -2,12 +2,17 @@
 
 import logging
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
+from canhgac.api._auth_failures import AuthFailureLimiter
+from canhgac.api._body_limit import BodySizeLimit
 from canhgac.api._schemas import ErrorPublic
-from canhgac.api.routes import health_router, incidents_router
+from canhgac.api.routes import health_router, incidents_router, me_router
 from canhgac.config import Settings
 from canhgac.storage import Store, StoreError
 
@@ -26,6 +31,7 @@ admin may do everything. Times are ISO-8601 with a UTC offset.
 _TAGS = [
     {"name": "incidents", "description": "Incidents, their evidence and their triage."},
     {"name": "health", "description": "Liveness and store health, without authentication."},
+    {"name": "session", "description": "The calling key: name, role, the panel's time zone."},
 ]
 
 
@@ -48,10 +54,35 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     )
     app.state.store = store
     app.state.settings = settings
+    app.state.auth_failures = AuthFailureLimiter(settings.api.auth_failures_per_minute)
+    if settings.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+            expose_headers=["Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_request_bytes)
     app.add_exception_handler(StoreError, _store_unavailable)
     app.include_router(health_router())
     app.include_router(incidents_router())
+    app.include_router(me_router())
+    _serve_panel(app)
     return app
+
+
+def _serve_panel(app: FastAPI) -> None:
+    """The IOC panel at /: static files, nothing to build; it calls the API with the key
+    the analyst signs in with."""
+    panel = Path(__file__).parent / "panel"
+
+    def index() -> FileResponse:
+        return FileResponse(panel / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.add_api_route("/", index, methods=["GET"], include_in_schema=False)
+    app.mount("/panel", StaticFiles(directory=panel), name="panel")
 
 
 def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:

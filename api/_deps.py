@@ -1,5 +1,7 @@
 """Request dependencies: the store, and who is calling with what role."""
 
+import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, cast
@@ -7,8 +9,11 @@ from typing import Annotated, cast
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from canhgac.api._auth_failures import AuthFailureLimiter
 from canhgac.api._keys import hash_api_key
 from canhgac.storage import Role, Store
+
+log = logging.getLogger(__name__)
 
 BEARER_SCHEME = "ApiKey"
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -21,6 +26,11 @@ class Principal:
     key_id: str
     name: str
     role: Role
+
+
+def get_auth_failures(request: Request) -> AuthFailureLimiter:
+    """The app's failed-authentication counter (one per app, made by create_app)."""
+    return cast(AuthFailureLimiter, request.app.state.auth_failures)
 
 
 def get_store(request: Request) -> Store:
@@ -45,9 +55,19 @@ def require_role(role: Role) -> Callable[..., Principal]:
     )
 
     def authenticate(
+        request: Request,
         store: StoreDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Principal:
+        limiter = get_auth_failures(request)
+        address = request.client.host if request.client else "unknown"
+        wait = limiter.retry_after(address)
+        if wait is not None:
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                detail="too many failed authentications from this address; wait and retry",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
         if credentials is None or not credentials.credentials:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
@@ -62,6 +82,16 @@ def require_role(role: Role) -> Callable[..., Principal]:
         # constant-time comparison is needed.
         record = store.api_key_by_hash(hash_api_key(credentials.credentials))
         if record is None or record.revoked:
+            failures = limiter.record_failure(address)
+            # Never the key itself: a mistyped key is often one character from the real one.
+            log.warning(
+                "authentication failed from %s on %s %s: %s key (%d failures in the last minute)",
+                address,
+                request.method,
+                request.url.path,
+                "revoked" if record else "unknown",
+                failures,
+            )
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 detail="invalid or revoked API key: ask an administrator for a valid one",

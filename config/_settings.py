@@ -30,6 +30,13 @@ from canhgac.config._sources import SourceConfig
 class ApiConfig(Section):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    cors_origins: list[str] = Field(default_factory=list)
+    """Origins of the IOC dashboard allowed to call the API from a browser, e.g.
+    https://ioc.haugiang.gov.vn; none by default (the panel at / is same-origin)."""
+    max_request_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
+    """Largest request body an API route accepts (413 beyond)."""
+    auth_failures_per_minute: Annotated[int, Field(ge=1)] = 20
+    """Failed authentications from one address per minute before it gets 429."""
 
 
 class RulesConfig(Section):

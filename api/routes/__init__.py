@@ -2,5 +2,6 @@
 
 from canhgac.api.routes.health import health_router
 from canhgac.api.routes.incidents import incidents_router
+from canhgac.api.routes.me import me_router
 
-__all__ = ["health_router", "incidents_router"]
+__all__ = ["health_router", "incidents_router", "me_router"]

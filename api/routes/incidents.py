@@ -10,7 +10,6 @@ from canhgac.api._deps import AnalystDep, StoreDep, ViewerDep
 from canhgac.api._schemas import (
     MAX_DETAIL_ALERTS,
     AuditEntryPublic,
-    ErrorPublic,
     IncidentDetail,
     IncidentPatch,
     IncidentPublic,
@@ -20,6 +19,7 @@ from canhgac.api._schemas import (
     incident_detail,
     incident_public,
 )
+from canhgac.api.routes._responses import AUTH_RESPONSES, error_response
 from canhgac.correlator import Severity
 from canhgac.incidents import Incident, IncidentStatus
 from canhgac.storage import IncidentNotFoundError, IncidentQuery, InvalidCursorError, Store
@@ -28,15 +28,7 @@ _OFFSET = "It needs an offset: Z, or +07:00 written %2B07:00 in a URL."
 IncidentId = Annotated[str, Path(description="The incident's id, e.g. inc-3f2a...")]
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"model": ErrorPublic, "description": description}
-
-
-# Every route here needs a key; the 503 is any store failure.
-_AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status.HTTP_401_UNAUTHORIZED: _error("No API key, or an unknown or revoked one."),
-    status.HTTP_503_SERVICE_UNAVAILABLE: _error("The store failed; the message says why."),
-}
+_error = error_response
 _FORBIDDEN: dict[int | str, dict[str, Any]] = {
     status.HTTP_403_FORBIDDEN: _error("The API key's role is below analyst."),
 }
@@ -140,7 +132,7 @@ def _existing(store: Store, incident_id: str) -> Incident:
 
 def incidents_router() -> APIRouter:
     """The /api/v1/incidents routes, each declaring the role it needs."""
-    router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], responses=_AUTH_RESPONSES)
+    router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], responses=AUTH_RESPONSES)
     router.add_api_route(
         "",
         list_incidents,
