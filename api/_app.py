@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from canhgac.api._auth_failures import AuthFailureLimiter
 from canhgac.api._body_limit import BodySizeLimit
 from canhgac.api._schemas import ErrorPublic
-from canhgac.api.routes import health_router, incidents_router, me_router
+from canhgac.api.routes import exports_router, health_router, incidents_router, me_router
 from canhgac.config import Settings
 from canhgac.storage import Store, StoreError
 
@@ -31,6 +31,7 @@ admin may do everything. Times are ISO-8601 with a UTC offset.
 _TAGS = [
     {"name": "incidents", "description": "Incidents, their evidence and their triage."},
     {"name": "health", "description": "Liveness and store health, without authentication."},
+    {"name": "exports", "description": "Incidents as CSV, JSON or STIX 2.1 for reports and CERTs."},
     {"name": "session", "description": "The calling key: name, role, the panel's time zone."},
 ]
 
@@ -69,6 +70,7 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     app.include_router(health_router())
     app.include_router(incidents_router())
     app.include_router(me_router())
+    app.include_router(exports_router())
     _serve_panel(app)
     return app
 

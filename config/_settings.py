@@ -37,6 +37,8 @@ class ApiConfig(Section):
     """Largest request body an API route accepts (413 beyond)."""
     auth_failures_per_minute: Annotated[int, Field(ge=1)] = 20
     """Failed authentications from one address per minute before it gets 429."""
+    soc_name: str = "canhgac"
+    """The monitoring centre's name, the producer of STIX exports (e.g. "SOC Hậu Giang")."""
 
 
 class RulesConfig(Section):
@@ -47,6 +49,11 @@ class RulesConfig(Section):
     placeholders: dict[str, list[str]] = Field(default_factory=dict)
     """Values of `|expand` placeholders by name, e.g. {"Admins": ["admin", "ops-*"]}; a rule
     using a placeholder with no values here is skipped with that reason."""
+    scheduled: list[str] = Field(default_factory=list)
+    """Rules (by id or title) also run every `schedule_minutes` over the stored events of
+    the time window since their last run: Lucene queries on Elasticsearch, in-process on
+    SQLite (see canhgac.scheduled)."""
+    schedule_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 5
 
 
 class IncidentsConfig(Section):

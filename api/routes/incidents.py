@@ -1,9 +1,10 @@
 """/api/v1/incidents: list, read, and change incidents, and read their audit trail."""
 
+from dataclasses import replace
 from datetime import UTC
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Path, Query, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, status
 from pydantic import AwareDatetime
 
 from canhgac.api._deps import AnalystDep, StoreDep, ViewerDep
@@ -37,9 +38,7 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-def list_incidents(
-    store: StoreDep,
-    _: ViewerDep,
+def incident_filters(
     status_: Annotated[
         list[IncidentStatus] | None,
         Query(alias="status", description="Any of these statuses (repeat the parameter)."),
@@ -61,22 +60,32 @@ def list_incidents(
         AwareDatetime | None,
         Query(description="Only incidents first seen before this ISO-8601 time. " + _OFFSET),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500, description="Incidents per page.")] = 50,
-    cursor: Annotated[
-        str | None, Query(description="The `next_cursor` of the previous page.")
-    ] = None,
-) -> IncidentsPublic:
-    """Incidents matching every given filter, newest last_seen first, one page at a time."""
-    query = IncidentQuery(
+) -> IncidentQuery:
+    """The filters shared by the listing and the exports, as the store's query."""
+    return IncidentQuery(
         statuses=tuple(status_ or ()),
         severities=tuple(severity or ()),
         systems=tuple(system or ()),
         organizations=tuple(organization or ()),
         since=since.astimezone(UTC) if since else None,
         until=until.astimezone(UTC) if until else None,
-        limit=limit,
-        cursor=cursor,
     )
+
+
+IncidentFiltersDep = Annotated[IncidentQuery, Depends(incident_filters)]
+
+
+def list_incidents(
+    store: StoreDep,
+    _: ViewerDep,
+    filters: IncidentFiltersDep,
+    limit: Annotated[int, Query(ge=1, le=500, description="Incidents per page.")] = 50,
+    cursor: Annotated[
+        str | None, Query(description="The `next_cursor` of the previous page.")
+    ] = None,
+) -> IncidentsPublic:
+    """Incidents matching every given filter, newest last_seen first, one page at a time."""
+    query = replace(filters, limit=limit, cursor=cursor)
     try:
         page = store.list_incidents(query)
     except InvalidCursorError as exc:
