@@ -9,12 +9,12 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from canhgac.collectors import EVTX_FORMAT, CollectorError, FileReader, SourceLabels
+from canhgac.collectors import EVTX_FORMAT, PCAP_FORMAT, CollectorError, FileReader, SourceLabels
 from canhgac.config import Settings
 from canhgac.parsers import parser_names
 from canhgac.pipeline import CollectedBatch
 
-FORMATS = ("auto", *parser_names(), EVTX_FORMAT)
+FORMATS = ("auto", *parser_names(), EVTX_FORMAT, PCAP_FORMAT)
 
 format_option = click.option(
     "--format",
@@ -24,7 +24,7 @@ format_option = click.option(
     show_default=True,
     help=(
         "Log format of the files; auto recognises it from the first lines "
-        "(.evtx by its signature, JSON lines by a leading '{')."
+        "(.evtx, pcap and pcapng by their signatures, JSON lines by a leading '{')."
     ),
 )
 

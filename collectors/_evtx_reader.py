@@ -31,6 +31,9 @@ EVTX_MAGIC = b"ElfFile\x00"
 # The crate reports damage as RuntimeError, a file it cannot read as OSError, bad text
 # encodings as ValueError.
 _EVTX_ERRORS = (RuntimeError, OSError, ValueError)
+# The evtx parser can report the same damaged spot again and again without moving on:
+# past this many errors in a row with no record read, the rest of the file is given up.
+MAX_ERRORS_IN_A_ROW = 64
 
 
 def is_evtx(head: bytes) -> bool:
@@ -97,6 +100,7 @@ class EvtxReader:
         dead: list[DeadLetter] = []
         done = 0
         number = 0
+        failures_in_a_row = 0
         while True:
             try:
                 item = next(records)
@@ -104,8 +108,17 @@ class EvtxReader:
                 break
             except _EVTX_ERRORS as exc:
                 # No record came out; name the one after the last read as where it broke.
+                failures_in_a_row += 1
+                if failures_in_a_row > MAX_ERRORS_IN_A_ROW:
+                    reason = (
+                        f"evtx: {MAX_ERRORS_IN_A_ROW} unreadable records in a row; the rest "
+                        "of the file was not read (the file is damaged there)"
+                    )
+                    dead.append(self._dead("", number + 1, reason))
+                    break
                 dead.append(self._dead("", number + 1, f"evtx: {exc}"))
             else:
+                failures_in_a_row = 0
                 number = _record_number(item, number)
                 built = self._build(item, number, context)
                 if isinstance(built, Event):

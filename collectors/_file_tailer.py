@@ -21,11 +21,19 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import BinaryIO
 
+from canhgac.collectors._directives import reads_directives, take_directive
 from canhgac.collectors._event_builder import EventBuilder, SourceLabels
 from canhgac.collectors._line_reader import fingerprint, read_lines
 from canhgac.config import FileSourceConfig
 from canhgac.events import DeadLetter, Event
-from canhgac.parsers import LineParser, ParseContext, detect_format, get_parser
+from canhgac.parsers import (
+    JsonLinesParser,
+    LineParser,
+    ParseContext,
+    W3CParser,
+    detect_format,
+    get_parser,
+)
 from canhgac.pipeline import CollectedBatch
 from canhgac.storage import Checkpoint
 
@@ -110,7 +118,8 @@ class FileTailer:
             if glob.has_magic(pattern):
                 anchor = Path(pattern).anchor or "."
                 relative = str(Path(pattern).relative_to(anchor)) if anchor != "." else pattern
-                yield from sorted(str(p) for p in Path(anchor).glob(relative))
+                # Compressed rotations are complete files: `canhgac ingest` reads them.
+                yield from sorted(str(p) for p in Path(anchor).glob(relative) if p.suffix != ".gz")
             else:
                 yield pattern
 
@@ -132,6 +141,7 @@ class FileTailer:
                 followed.line = -1  # line numbers unknown when starting at the end
         elif _is_checkpointed_file(followed, state):
             followed.offset, followed.line = int(state["offset"]), int(state["line"])
+            followed.parser = _w3c_parser(state)
         else:
             rotated = self._find_rotated(path, state)
             if rotated is not None:
@@ -154,6 +164,7 @@ class FileTailer:
                 continue
             if _is_checkpointed_file(followed, state):
                 followed.offset, followed.line = int(str(state["offset"])), int(str(state["line"]))
+                followed.parser = _w3c_parser(state)
                 return followed
             followed.handle.close()
         return None
@@ -197,13 +208,18 @@ class FileTailer:
             )
             events: list[Event] = []
             dead: list[DeadLetter] = []
+            directives = reads_directives(builder.parser)
             for number, raw in enumerate(lines, start=followed.line + 1):
                 # Line numbers are unknown (None) when the source started at a file's end.
-                built = builder.build(raw.data, raw.offset, number if followed.line >= 0 else None)
+                known = number if followed.line >= 0 else None
+                if directives and take_directive(builder, raw.data, known, dead):
+                    continue
+                built = builder.build(raw.data, raw.offset, known)
                 if isinstance(built, Event):
                     events.append(built)
                 else:
                     dead.append(built)
+            followed.parser = builder.parser  # a W3C #Fields: directive may have changed it
             followed.offset = end
             if followed.line >= 0:
                 followed.line += len(lines)
@@ -229,6 +245,12 @@ class FileTailer:
                     followed.path,
                 )
             name = detected or "auth"
+        if name == "json" and self.config.field_mapping:
+            return JsonLinesParser(
+                self.config.field_mapping,
+                timestamp_field=self.config.timestamp_field,
+                timestamp_format=self.config.timestamp_format,
+            )
         return get_parser(name)
 
     @staticmethod
@@ -240,16 +262,17 @@ class FileTailer:
         return f"file:{self.config.name}:{path}"
 
     def _checkpoint(self, followed: _Followed) -> Checkpoint:
-        return Checkpoint(
-            self._checkpoint_name(followed.path),
-            {
-                "dev": followed.dev,
-                "inode": followed.inode,
-                "fingerprint": followed.fingerprint,
-                "offset": followed.offset,
-                "line": followed.line,
-            },
-        )
+        state: dict[str, object] = {
+            "dev": followed.dev,
+            "inode": followed.inode,
+            "fingerprint": followed.fingerprint,
+            "offset": followed.offset,
+            "line": followed.line,
+        }
+        if isinstance(followed.parser, W3CParser):
+            # Resuming mid-file skips the header: keep the columns it declared.
+            state["w3c"] = {"format": followed.parser.name, "fields": followed.parser.fields}
+        return Checkpoint(self._checkpoint_name(followed.path), state)
 
     def _warn_once(self, path: str, message: str) -> None:
         if path not in self._warned:
@@ -263,6 +286,16 @@ def _open_followed(path: str, actual: str) -> _Followed:
     handle = Path(actual).open("rb")  # noqa: SIM115
     stat = os.fstat(handle.fileno())
     return _Followed(path, handle, stat.st_dev, stat.st_ino, fingerprint(handle), 0, 0)
+
+
+def _w3c_parser(state: dict[str, object]) -> LineParser | None:
+    """The W3C parser with the columns a checkpoint kept; None (decided later) otherwise."""
+    saved = state.get("w3c")
+    if not isinstance(saved, dict):
+        return None
+    parser = get_parser(str(saved["format"]))
+    assert isinstance(parser, W3CParser)
+    return type(parser)([str(name) for name in saved["fields"]])
 
 
 def _is_checkpointed_file(followed: _Followed, state: dict[str, object]) -> bool:

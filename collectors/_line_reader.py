@@ -3,10 +3,18 @@
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Protocol
 
 BLOCK_BYTES = 1 << 20
 FINGERPRINT_BYTES = 4096
+
+
+class ByteSource(Protocol):
+    """What lines are read from: an open binary file, or a decompressing stream."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +26,7 @@ class RawLine:
 
 
 def read_lines(
-    handle: BinaryIO, offset: int, *, final: bool, max_lines: int
+    handle: ByteSource, offset: int, *, final: bool, max_lines: int
 ) -> tuple[list[RawLine], int]:
     """Read up to `max_lines` complete lines starting at `offset`.
 
@@ -52,7 +60,7 @@ def read_lines(
     return lines, pending_at
 
 
-def iter_all_lines(handle: BinaryIO, batch_lines: int) -> Iterator[list[RawLine]]:
+def iter_all_lines(handle: ByteSource, batch_lines: int) -> Iterator[list[RawLine]]:
     """Every line of a file that is not being written, in batches."""
     offset = 0
     while True:
@@ -62,7 +70,7 @@ def iter_all_lines(handle: BinaryIO, batch_lines: int) -> Iterator[list[RawLine]
         yield lines
 
 
-def fingerprint(handle: BinaryIO, *, final: bool = False) -> str | None:
+def fingerprint(handle: ByteSource, *, final: bool = False) -> str | None:
     """Identify a file by its first line, so a rotated or rewritten file is told apart
     from the one a checkpoint was taken on.
 

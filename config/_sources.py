@@ -8,7 +8,10 @@ from typing import Annotated, Any
 
 from pydantic import Discriminator, Tag
 
+from canhgac.config._capture_source import CaptureSourceConfig
 from canhgac.config._file_source import FileSourceConfig
+from canhgac.config._portal_monitor_source import PortalMonitorSourceConfig
+from canhgac.config._syslog_source import SyslogSourceConfig
 
 
 def _source_type(value: Any) -> str:
@@ -18,6 +21,9 @@ def _source_type(value: Any) -> str:
 
 
 SourceConfig = Annotated[
-    Annotated[FileSourceConfig, Tag("file")],
+    Annotated[FileSourceConfig, Tag("file")]
+    | Annotated[PortalMonitorSourceConfig, Tag("portal_monitor")]
+    | Annotated[SyslogSourceConfig, Tag("syslog")]
+    | Annotated[CaptureSourceConfig, Tag("capture")],
     Discriminator(_source_type),
 ]

@@ -7,9 +7,10 @@ Each object is read as the first of these that fits:
 2. An ECS document: it has "@timestamp" (ISO-8601, or epoch milliseconds as a number or
    digits). Nested and dotted keys alike become dotted fields; all are kept.
 3. With a field mapping ({json.path: ecs.name}, paths dotted through nested objects):
-   any JSON. The timestamp is read from `timestamp_field` and only the mapped fields are
-   kept (event.original still holds the whole line). Windows shapes are not looked for,
-   since the mapping says what the objects are.
+   any JSON. The timestamp is read from `timestamp_field` (with `timestamp_format`, a
+   strptime format, when it is neither ISO 8601 nor epoch milliseconds) and only the
+   mapped fields are kept (event.original still holds the whole line). Windows shapes
+   are not looked for, since the mapping says what the objects are.
 
 Lists of scalars become tuples; lists holding objects are kept as their compact JSON.
 Timestamps without an offset are in `context.timezone`.
@@ -44,9 +45,12 @@ class JsonLinesParser:
         self,
         field_map: Mapping[str, str] | None = None,
         timestamp_field: str = "@timestamp",
+        timestamp_format: str | None = None,
     ) -> None:
         """`field_map` maps dotted JSON paths to ECS names; `timestamp_field` is the path
-        of the event time. With no mapping, objects are read as Windows events or ECS."""
+        of the event time, `timestamp_format` its strptime format when it is neither ISO
+        8601 nor epoch milliseconds. With no mapping, objects are read as Windows events
+        or ECS."""
         if field_map is not None and not field_map:
             raise ValueError("field_map is empty: give at least one json.path: ecs.name pair")
         if not timestamp_field:
@@ -55,6 +59,7 @@ class JsonLinesParser:
             MappingProxyType(dict(field_map)) if field_map is not None else None
         )
         self.timestamp_field = timestamp_field
+        self.timestamp_format = timestamp_format
 
     def recognizes(self, line: str) -> bool:
         """A JSON line starts with "{" (after any blanks)."""
@@ -77,7 +82,13 @@ class JsonLinesParser:
             if self.field_map is None and self.timestamp_field == "@timestamp":
                 raise ParseError("JSON object is neither ECS nor a Windows event: no @timestamp")
             raise ParseError(f"JSON object has no {self.timestamp_field}")
-        timestamp = _timestamp(flat[self.timestamp_field], self.timestamp_field, context)
+        when = flat[self.timestamp_field]
+        if self.timestamp_format is not None and isinstance(when, str):
+            timestamp = _formatted_timestamp(
+                when, self.timestamp_format, self.timestamp_field, context
+            )
+        else:
+            timestamp = _timestamp(when, self.timestamp_field, context)
         fields: dict[str, FieldValue]
         if self.field_map is None:
             fields = {
@@ -112,6 +123,16 @@ def _timestamp(value: Any, where: str, context: ParseContext) -> datetime:
         except OverflowError:
             raise ParseError(f"{where} is out of range: {value[:40]!r}") from None
     raise ParseError(f"{where} is not a time: {_json_kind(value)}")
+
+
+def _formatted_timestamp(value: str, form: str, where: str, context: ParseContext) -> datetime:
+    try:
+        stamp = datetime.strptime(value.strip(), form)
+    except ValueError:
+        raise ParseError(f"{where}: {value[:40]!r} does not match the format {form!r}") from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=context.timezone)
+    return stamp.astimezone(UTC)
 
 
 def _depth(document: Mapping[str, Any]) -> int:

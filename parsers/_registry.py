@@ -8,6 +8,8 @@ from canhgac.parsers._access_log import ApacheAccessParser, NginxAccessParser
 from canhgac.parsers._auth_log import AuthLogParser
 from canhgac.parsers._base import LineParser
 from canhgac.parsers._json_lines import JsonLinesParser
+from canhgac.parsers._syslog import SyslogParser
+from canhgac.parsers._w3c import IisParser, W3CParser
 
 # In preference order: when two parsers recognize as many lines, the earlier one wins.
 _PARSERS: Mapping[str, Callable[[], LineParser]] = MappingProxyType(
@@ -16,6 +18,9 @@ _PARSERS: Mapping[str, Callable[[], LineParser]] = MappingProxyType(
         ApacheAccessParser.name: ApacheAccessParser,
         AuthLogParser.name: AuthLogParser,
         JsonLinesParser.name: JsonLinesParser,
+        IisParser.name: IisParser,
+        W3CParser.name: W3CParser,
+        SyslogParser.name: SyslogParser,
     }
 )
 

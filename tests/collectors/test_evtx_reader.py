@@ -4,6 +4,7 @@ FileReader hands .evtx (and JSON lines) to the right reader."""
 import json
 import shutil
 import time
+from collections.abc import Iterator
 from datetime import UTC
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from canhgac.collectors import (
     SourceLabels,
     is_evtx,
 )
+from canhgac.collectors._evtx_reader import MAX_ERRORS_IN_A_ROW
 from canhgac.events import DeadLetter, Event
 
 LABELS = SourceLabels("windows", system="mot-cua", organization="So KHCN")
@@ -267,3 +269,30 @@ def test_file_reader_recognises_json_lines(tmp_path: Path) -> None:
     assert events[1].fields["event.outcome"] == "failure"
     assert all(event.fields["log.file.path"] == str(path) for event in events)
     assert [(letter.line_number, letter.reason.split(":")[0]) for letter in dead] == [(2, "json")]
+
+
+class _StuckRecords:
+    """Records that fail at the same damaged spot on every call, as bit flips once made the
+    evtx parser do (a Rust iterator, unlike a generator, is not finished by raising)."""
+
+    def __iter__(self) -> "_StuckRecords":
+        return self
+
+    def __next__(self) -> dict[str, object]:
+        raise RuntimeError("failed to parse chunk header")
+
+
+class _StuckParser:
+    def records_json(self) -> Iterator[dict[str, object]]:
+        return _StuckRecords()
+
+
+def test_a_parser_stuck_on_one_damaged_spot_ends_the_read_with_a_dead_letter(
+    sample: Path,
+) -> None:
+    reader = evtx_reader(sample)
+    reader._parser = _StuckParser()  # type: ignore[assignment]
+    events, dead = read_all(reader)
+    assert events == []
+    assert len(dead) == MAX_ERRORS_IN_A_ROW + 1
+    assert "in a row" in dead[-1].reason

@@ -44,7 +44,7 @@ CASES = _cases()
 
 def test_golden_files_cover_every_format() -> None:
     formats = {case.split("_")[0] for case, _, _, _ in CASES}
-    assert formats == {"nginx", "apache", "auth"}
+    assert formats == {"nginx", "apache", "auth", "syslog"}
 
 
 @pytest.mark.parametrize(

@@ -170,6 +170,30 @@ def test_constructor_refuses_an_empty_mapping_or_timestamp_field() -> None:
         JsonLinesParser(timestamp_field="")
 
 
+FORMATTED = JsonLinesParser(
+    {"nguoi_dung": "user.name"}, timestamp_field="thoi_gian", timestamp_format="%d/%m/%Y %H:%M:%S"
+)
+
+
+def test_a_timestamp_format_reads_local_times_in_the_context_zone() -> None:
+    line = line_of({"thoi_gian": "24/11/2026 08:15:02", "nguoi_dung": "nguyenvana"})
+    record = FORMATTED.parse(line, CONTEXT)
+    assert record.timestamp == datetime(2026, 11, 24, 1, 15, 2, tzinfo=UTC)
+    assert dict(record.fields) == {"user.name": "nguyenvana"}
+
+
+def test_a_timestamp_not_in_the_format_is_refused_with_both() -> None:
+    line = line_of({"thoi_gian": "2026-11-24T08:15:02"})
+    assert reason(line, FORMATTED) == (
+        "thoi_gian: '2026-11-24T08:15:02' does not match the format '%d/%m/%Y %H:%M:%S'"
+    )
+
+
+def test_with_a_timestamp_format_epoch_milliseconds_still_read() -> None:
+    line = line_of({"thoi_gian": 1795000502000})
+    assert FORMATTED.parse(line, CONTEXT).timestamp == datetime.fromtimestamp(1795000502, UTC)
+
+
 # --- bad lines -------------------------------------------------------------------------------
 
 

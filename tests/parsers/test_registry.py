@@ -6,11 +6,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from canhgac.parsers import (
+    IIS_DEFAULT_FIELDS,
     ApacheAccessParser,
     AuthLogParser,
     NginxAccessParser,
     ParseContext,
     UnknownFormatError,
+    W3CParser,
     detect_format,
     get_parser,
     parser_names,
@@ -28,6 +30,9 @@ AUTH = (
     "Nov 24 08:15:{s:02d} web01 sshd[1234]: Failed password for root from 203.0.113.7 port 22 ssh2"
 )
 JSON_LINE = '{{"@timestamp": "2026-11-24T08:15:{s:02d}+07:00", "message": "x"}}'
+# W3C times are UTC: 01:15 is 08:15 in Vietnam.
+IIS = "2026-11-24 01:15:{s:02d} 10.0.0.5 GET /dvc - 443 - 203.0.113.7 Mozilla/5.0 - 200 0 0 12"
+SYSLOG = "<38>1 2026-11-24T08:15:{s:02d}+07:00 web01 sshd 42 - - Accepted password"
 
 
 def lines(template: str, count: int) -> list[str]:
@@ -35,7 +40,7 @@ def lines(template: str, count: int) -> list[str]:
 
 
 def test_parser_names_in_preference_order() -> None:
-    assert parser_names() == ("nginx", "apache", "auth", "json")
+    assert parser_names() == ("nginx", "apache", "auth", "json", "iis", "w3c", "syslog")
 
 
 @pytest.mark.parametrize(
@@ -50,16 +55,27 @@ def test_get_parser_builds_the_named_parser(name: str, kind: type) -> None:
 
 def test_get_parser_unknown_name_lists_known_ones() -> None:
     with pytest.raises(UnknownFormatError) as raised:
-        get_parser("iis")
-    assert "'iis'" in str(raised.value)
+        get_parser("zeek")
+    assert "'zeek'" in str(raised.value)
     assert "nginx, apache, auth" in str(raised.value)
     assert isinstance(raised.value, ValueError)
 
 
 def test_every_named_parser_parses_its_own_lines() -> None:
-    samples = {"nginx": NGINX, "apache": APACHE_COMMON, "auth": AUTH, "json": JSON_LINE}
+    samples = {
+        "nginx": NGINX,
+        "apache": APACHE_COMMON,
+        "auth": AUTH,
+        "json": JSON_LINE,
+        "iis": IIS,
+        "w3c": IIS,
+        "syslog": SYSLOG,
+    }
     for name in parser_names():
-        record = get_parser(name).parse(samples[name].format(s=1), CONTEXT)
+        parser = get_parser(name)
+        if isinstance(parser, W3CParser):  # columns come from the file's #Fields: directive
+            parser = parser.with_directive("#Fields: " + " ".join(IIS_DEFAULT_FIELDS))
+        record = parser.parse(samples[name].format(s=1), CONTEXT)
         assert record.timestamp == datetime(2026, 11, 24, 8, 15, 1, tzinfo=ICT)
 
 
@@ -77,6 +93,11 @@ def test_detect_combined_log_with_one_common_line_as_apache() -> None:
 
 def test_detect_auth_log() -> None:
     assert detect_format(lines(AUTH, 5)) == "auth"
+
+
+def test_detect_syslog_messages_with_a_priority() -> None:
+    assert detect_format(lines(SYSLOG, 5)) == "syslog"
+    assert detect_format(["<13>" + line for line in lines(AUTH, 5)]) == "syslog"
 
 
 def test_detect_picks_the_format_of_most_lines_in_a_mixed_sample() -> None:
