@@ -17,7 +17,7 @@ records (the `evtx` crate's JSON, as event.original holds them), built determini
   replayed to --events like the other mix. Each engine prints its matches on it too.
 
 Each engine runs in its own child process over the same file, so that its peak RSS
-(getrusage ru_maxrss) is its own:
+(/proc VmHWM) is its own:
 
 - canhgac: load_rules, then JSON lines -> EventBuilder with the `json` parser (the
   collectors' path) -> Correlator.process in batches of 1,000;

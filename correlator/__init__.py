@@ -30,7 +30,7 @@ from canhgac.correlator._logsources import (
 )
 from canhgac.correlator._replay import replay
 from canhgac.correlator._routing import RouteKey
-from canhgac.correlator._rule_info import RuleInfo
+from canhgac.correlator._rule_info import RuleInfo, rule_id_of
 
 __all__ = [
     "CANNOT_FIRE",
@@ -71,4 +71,5 @@ __all__ = [
     "replay",
     "routing_detection_names",
     "routing_fields",
+    "rule_id_of",
 ]

@@ -50,9 +50,19 @@ class Alert:
 
 def alert_id(rule_id: str, event_ids: tuple[str, ...]) -> str:
     """Deterministic: the same rule over the same evidence is the same alert."""
+    digest = alert_digest(rule_id)
+    for eid in event_ids:
+        digest.update(alert_id_part(eid))
+    return digest.hexdigest()
+
+
+def alert_digest(rule_id: str) -> hashlib.blake2b:
+    """The hash `alert_id` starts from (a copy of it serves each alert of the rule)."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(rule_id.encode())
-    for eid in event_ids:
-        digest.update(b"\x00")
-        digest.update(eid.encode())
-    return digest.hexdigest()
+    return digest
+
+
+def alert_id_part(event_id: str) -> bytes:
+    """What one evidence event adds to `alert_id`'s hash."""
+    return b"\x00" + event_id.encode()

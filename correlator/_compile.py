@@ -232,11 +232,11 @@ class _FieldValues:
         )
         if len(fields) == 1 and not (prefixes or suffixes or needles):
             (name,) = fields
-            return _Test(lambda view: not equals.isdisjoint(view.lowered(name)), cost)
+            return _Test(lambda view: not equals.isdisjoint(view[name]), cost)
 
         def predicate(view: EventView) -> bool:
             for name in fields:
-                for text in view.lowered(name):
+                for text in view[name]:
                     if text in equals:
                         return True
                     if prefixes and text.startswith(prefixes):

@@ -8,6 +8,7 @@ a signal to the correlations that reference it; a correlation's firing becomes a
 and a signal to the correlations that reference it in turn.
 """
 
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,13 @@ from datetime import datetime
 from time import perf_counter_ns
 from typing import Any
 
-from canhgac.correlator._alert import KEY_ENTITY_FIELDS, Alert, alert_id
+from canhgac.correlator._alert import (
+    KEY_ENTITY_FIELDS,
+    Alert,
+    alert_digest,
+    alert_id,
+    alert_id_part,
+)
 from canhgac.correlator._compile import CompiledRule
 from canhgac.correlator._correlation import (
     CompiledCorrelation,
@@ -32,6 +39,7 @@ from canhgac.correlator._event_view import (
     field_values,
     scalar_text,
     user_data_leaves,
+    user_data_names,
 )
 from canhgac.correlator._health import (
     CANNOT_FIRE,
@@ -52,8 +60,11 @@ log = logging.getLogger(__name__)
 NOT_ROUTED = "no events routed to this logsource"
 NOT_USED = "raises no alerts (generate: false) and feeds no loaded correlation"
 
+# Layouts (see Correlator._layouts) kept; beyond, the cache starts afresh.
+LAYOUT_CACHE_SIZE = 4096
+
 # Below this many rules in a route, testing them all is cheaper than the prefilter.
-_PREFILTER_MIN_RULES = 24
+_PREFILTER_MIN_RULES = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +88,8 @@ class RuleStats:
 
 
 def _first_text(value: FieldValue) -> str | None:
+    if value is None or value.__class__ is str:
+        return value
     for item in field_values(value):
         text = scalar_text(item)
         if text is not None:
@@ -84,13 +97,42 @@ def _first_text(value: FieldValue) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _EventFacts:
+    """What a detection alert says of its event (the same for every rule it matched)."""
+
+    timestamp: datetime
+    event_ids: tuple[str]
+    id_part: bytes  # the event's share of `alert_id`
+    entities: tuple[tuple[str, str], ...]
+    system: str | None
+    organization: str | None
+
+    @classmethod
+    def of(cls, event: Event) -> "_EventFacts":
+        return cls(
+            timestamp=event.timestamp,
+            event_ids=(event.id,),
+            id_part=alert_id_part(event.id),
+            entities=_key_entities(event),
+            system=_first_text(event.get("labels.system")),
+            organization=_first_text(event.get("organization.name")),
+        )
+
+
 def _key_entities(event: Event) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        (name, text)
-        for name in KEY_ENTITY_FIELDS
-        for text in map(scalar_text, field_values(event.get(name)))
-        if text is not None
-    )
+    found: list[tuple[str, str]] = []
+    for name in KEY_ENTITY_FIELDS:
+        value = event.fields.get(name)
+        if value is None:
+            continue
+        if value.__class__ is str:
+            found.append((name, value))
+            continue
+        found.extend(
+            (name, text) for text in map(scalar_text, field_values(value)) if text is not None
+        )
+    return tuple(found)
 
 
 def _restored_windows(
@@ -136,18 +178,23 @@ class Correlator:
             ]
         )
         self._bodies = tuple(rule.body for rule in self._rules)
+        # Field names of an event (in order) -> its UserData names (see EventView): events
+        # of one source mostly share a few layouts, and scanning every name is dear.
+        self._layouts: dict[tuple[str, ...], dict[str, str]] = {}
         self._prefilters: list[Prefilter | None] = []
         # Per routing combination (Route.number): events routed, and every field they had.
         self._route_events: list[int] = []
         self._route_fields: list[set[str]] = []
         self._routed_events = 0
         self._rule_timed_ns = [0] * len(self._rules)
-        self._rule_timed = [0] * len(self._rules)
+        # Per routing combination: the events whose evaluations were timed (sampled).
+        self._route_timed: list[int] = []
         self._correlation_positions = {
             correlation.info.rule_id: position
             for position, correlation in enumerate(self._correlations)
         }
         self._rule_matches = [0] * len(self._rules)
+        self._rule_digests: list[hashlib.blake2b | None] = [None] * len(self._rules)
         self._rule_last: list[datetime | None] = [None] * len(self._rules)
         self._correlation_events = [0] * len(self._correlations)
         self._correlation_matches = [0] * len(self._correlations)
@@ -168,6 +215,7 @@ class Correlator:
         while len(self._route_events) <= number:
             positions = self._routing.routes[len(self._route_events)].positions
             self._route_events.append(0)
+            self._route_timed.append(0)
             self._route_fields.append(set())
             self._prefilters.append(
                 Prefilter(positions, {p: self._rules[p].anchor_clauses for p in positions})
@@ -183,7 +231,6 @@ class Correlator:
         the prefilter skipped count as evaluated in no time."""
         bodies = self._bodies
         timed_ns = self._rule_timed_ns
-        timed = self._rule_timed
         matched: list[int] = []
         for position in candidates:
             start = perf_counter_ns()
@@ -191,14 +238,14 @@ class Correlator:
             timed_ns[position] += perf_counter_ns() - start
             if hit:
                 matched.append(position)
-        for position in route.positions:
-            timed[position] += 1
+        self._route_timed[route.number] += 1
         return matched
 
     def process(self, events: Sequence[Event]) -> list[Alert]:
         """Evaluate events in arrival order; correlations use each event's own time."""
         alerts: list[Alert] = []
         bodies = self._bodies
+        layouts = self._layouts
         clocked = bool(self._correlations)
         for event in events:
             moment = event.timestamp
@@ -208,7 +255,14 @@ class Correlator:
                     self._advance(moment, alerts)
                 else:
                     self._behind = True
-            view = EventView(event.fields)
+            fields = event.fields
+            layout = tuple(fields)
+            user_data = layouts.get(layout)
+            if user_data is None:
+                if len(layouts) >= LAYOUT_CACHE_SIZE:
+                    layouts.clear()
+                user_data = layouts[layout] = user_data_names(layout)
+            view = EventView(fields, user_data)
             route = self._routing.route(view)
             if route is None:
                 continue
@@ -219,12 +273,18 @@ class Correlator:
                 matched = [position for position in candidates if bodies[position](view)]
             else:
                 matched = self._timed_matches(route, candidates, view)
+            if not matched:
+                continue
+            # What every alert on this event says of it, worked out once.
+            about: _EventFacts | None = None
             for position in matched:
                 rule = self._rules[position]
                 self._rule_matches[position] += 1
                 self._rule_last[position] = event.timestamp
                 if rule.emits_alerts:
-                    alerts.append(self._detection_alert(rule, event))
+                    if about is None:
+                        about = _EventFacts.of(event)
+                    alerts.append(self._detection_alert(position, rule, about))
                 if rule.info.rule_id in self._consumers:
                     signal = Signal(
                         rule_id=rule.info.rule_id,
@@ -291,20 +351,23 @@ class Correlator:
         alerts.append(self._correlation_alert(firing))
         self._propagate(firing.signal(), alerts)
 
-    @staticmethod
-    def _detection_alert(rule: CompiledRule, event: Event) -> Alert:
+    def _detection_alert(self, position: int, rule: CompiledRule, about: _EventFacts) -> Alert:
         info = rule.info
-        event_ids = (event.id,)
+        digest = self._rule_digests[position]
+        if digest is None:
+            digest = self._rule_digests[position] = alert_digest(info.rule_id)
+        digest = digest.copy()
+        digest.update(about.id_part)
         return Alert(
-            id=alert_id(info.rule_id, event_ids),
+            id=digest.hexdigest(),
             rule_id=info.rule_id,
             rule_title=info.title,
             severity=info.severity,
-            timestamp=event.timestamp,
-            event_ids=event_ids,
-            entities=_key_entities(event),
-            system=_first_text(event.get("labels.system")),
-            organization=_first_text(event.get("organization.name")),
+            timestamp=about.timestamp,
+            event_ids=about.event_ids,
+            entities=about.entities,
+            system=about.system,
+            organization=about.organization,
             tags=info.tags,
             description=info.description,
         )
@@ -326,9 +389,12 @@ class Correlator:
             description=info.description,
         )
 
-    def _events_by_rule(self) -> list[int]:
+    def _events_by_rule(self, per_route: Sequence[int] | None = None) -> list[int]:
+        """Per rule, the sum over the routes that reach it of `per_route` (by default the
+        events routed)."""
         counts = [0] * len(self._rules)
-        for route, events in zip(self._routing.routes, self._route_events, strict=True):
+        by_route = self._route_events if per_route is None else per_route
+        for route, events in zip(self._routing.routes, by_route, strict=True):
             for position in route.positions:
                 counts[position] += events
         return counts
@@ -358,6 +424,7 @@ class Correlator:
         `TIMING_SAMPLE` (timing every evaluation would slow matching down noticeably).
         """
         events = self._events_by_rule()
+        timed = self._events_by_rule(self._route_timed)
         seen = self._fields_by_rule()
         lines: list[RuleHealth] = []
         for position, rule in enumerate(self._rules):
@@ -379,7 +446,7 @@ class Correlator:
                     matches=self._rule_matches[position],
                     last_match=self._rule_last[position],
                     evaluation_ns=estimated_ns(
-                        self._rule_timed_ns[position], self._rule_timed[position], routed_to
+                        self._rule_timed_ns[position], timed[position], routed_to
                     ),
                     never_seen=never_seen,
                     note=note,
@@ -403,7 +470,7 @@ class Correlator:
                     note=stats.note,
                 )
             )
-        for error in self._ruleset.errors:
+        for error in (*self._ruleset.errors, *self._ruleset.unconfigured):
             lines.append(
                 RuleHealth(
                     rule_id=error.rule_id,

@@ -12,7 +12,7 @@ event without `winlog.event_data.<Name>` answers for it with its UserData value 
 that name, as the evtx tools SigmaHQ tests with do.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from canhgac.events import FieldValue, Scalar
 
@@ -48,37 +48,65 @@ def field_values(value: FieldValue) -> tuple[Scalar, ...]:
 
 def user_data_leaves(fields: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
     """`winlog.user_data.<Element>...<Name>` values by `<Name>` (the first one wins)."""
-    leaves: dict[str, FieldValue] = {}
-    for key, value in fields.items():
+    return {leaf: fields[key] for leaf, key in user_data_names(fields).items()}
+
+
+def user_data_names(fields: Iterable[str]) -> dict[str, str]:
+    """`<Name>` -> the field `winlog.user_data.<Element>...<Name>` (the first one wins)."""
+    names: dict[str, str] = {}
+    for key in fields:
         if key.startswith(USER_DATA_PREFIX):
-            leaves.setdefault(key.rsplit(".", 1)[-1], value)
-    return leaves
+            names.setdefault(key.rsplit(".", 1)[-1], key)
+    return names
 
 
-class EventView:
+class EventView(dict[str, tuple[str, ...]]):
     """Read access to one event's fields for the rule predicates.
 
     A multi-valued field (a tuple) yields each of its elements; a rule value matches the
-    field when it matches any element.
+    field when it matches any element. The view itself maps a field name to the field's
+    values as lower-case text (Sigma's case-insensitive matching), computed on first use:
+    predicates index it directly, `view[name]`, so that a cached field costs no Python
+    call. `user_data`, when given, is `user_data_names(fields)` (callers that see many
+    events of one layout cache it); else it is computed when first needed.
     """
 
-    __slots__ = ("_lowered", "_texts", "_user_data", "fields")
+    __slots__ = ("_texts", "_user_data", "fields")
 
-    def __init__(self, fields: Mapping[str, FieldValue]) -> None:
+    def __init__(
+        self, fields: Mapping[str, FieldValue], user_data: Mapping[str, str] | None = None
+    ) -> None:
         self.fields = fields
         self._texts: dict[str, tuple[str, ...]] = {}
-        self._lowered: dict[str, tuple[str, ...]] = {}
-        self._user_data: dict[str, FieldValue] | None = None
+        self._user_data = user_data
+
+    def __missing__(self, name: str) -> tuple[str, ...]:
+        value = self.fields.get(name)
+        if value.__class__ is str:  # the common case, without the generic path's calls
+            lowered: tuple[str, ...] = (value.lower(),)
+        else:
+            lowered = tuple(text.lower() for text in self.texts(name))
+        self[name] = lowered
+        return lowered
 
     def _user_data_value(self, name: str) -> FieldValue:
         """The UserData value standing in for a missing `winlog.event_data.<Name>`."""
         if not name.startswith(EVENT_DATA_PREFIX):
             return None
         if self._user_data is None:
-            self._user_data = user_data_leaves(self.fields)
-        return self._user_data.get(name[len(EVENT_DATA_PREFIX) :])
+            self._user_data = user_data_names(self.fields)
+        if not self._user_data:
+            return None
+        key = self._user_data.get(name[len(EVENT_DATA_PREFIX) :])
+        return None if key is None else self.fields.get(key)
 
-    def get(self, name: str) -> FieldValue:
+    def has_user_data(self) -> bool:
+        """Whether any UserData value may stand in for a missing field."""
+        if self._user_data is None:
+            self._user_data = user_data_names(self.fields)
+        return bool(self._user_data)
+
+    def get_value(self, name: str) -> FieldValue:
         """The field's value as the event holds it (None when missing)."""
         value = self.fields.get(name)
         return self._user_data_value(name) if value is None else value
@@ -87,31 +115,23 @@ class EventView:
         """Whether the event carries the field at all (Sigma's `exists`)."""
         return name in self.fields or self._user_data_value(name) is not None
 
-    def values(self, name: str) -> tuple[Scalar, ...]:
+    def scalars(self, name: str) -> tuple[Scalar, ...]:
         """The field's values, without None; empty when the field is missing."""
-        return field_values(self.get(name))
+        return field_values(self.get_value(name))
 
     def texts(self, name: str) -> tuple[str, ...]:
-        """The field's values as text (see `scalar_text`)."""
+        """The field's values as text (see `scalar_text`), as cased rules compare them."""
         cached = self._texts.get(name)
         if cached is None:
             value = self.fields.get(name)
-            if value.__class__ is str:  # the common case, without the generic path's calls
+            if value.__class__ is str:
                 cached = (value,)
             else:
-                texts = map(scalar_text, self.values(name))
+                texts = map(scalar_text, self.scalars(name))
                 cached = tuple(text for text in texts if text is not None)
             self._texts[name] = cached
         return cached
 
     def lowered(self, name: str) -> tuple[str, ...]:
-        """The field's values as lower-case text, for Sigma's case-insensitive matching."""
-        cached = self._lowered.get(name)
-        if cached is None:
-            value = self.fields.get(name)
-            if value.__class__ is str:
-                cached = (value.lower(),)
-            else:
-                cached = tuple(text.lower() for text in self.texts(name))
-            self._lowered[name] = cached
-        return cached
+        """The field's values as lower-case text (`view[name]`)."""
+        return self[name]

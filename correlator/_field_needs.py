@@ -148,9 +148,9 @@ def _collect_groups(tree: ConditionTree, groups: set[tuple[str, ...]]) -> None:
 def field_groups(tree: ConditionTree | None) -> tuple[tuple[str, ...], ...]:
     """The fields the condition reads, as groups of alternatives, sorted.
 
-    The fields of an OR of single-field tests form one group: the logsource pipeline
-    maps Image to the Sysmon and the Security 4688 names (an event carries one of them),
-    and a rule may accept a value in one field or another. Tests that hold on an absent
+    The fields of an OR of single-field tests form one group: a logsource pipeline may
+    map one Sigma name to several event fields (an event carries one of them), and a
+    rule may accept a value in one field or another. Tests that hold on an absent
     field (null, exists: false) are left out: their field being absent is no sign of a
     problem.
     """

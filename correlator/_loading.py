@@ -54,6 +54,7 @@ from canhgac.correlator._logsources import (
     routing_detection_names,
     routing_fields,
 )
+from canhgac.correlator._matchers import PLACEHOLDER_WITHOUT_VALUES
 from canhgac.correlator._rule_info import rule_id_of, rule_path_of
 
 RULE_SUFFIXES = (".yml", ".yaml")
@@ -94,6 +95,9 @@ class RuleSet:
     rules: tuple[CompiledRule, ...]
     correlations: tuple[CompiledCorrelation, ...]
     errors: tuple[RuleLoadError, ...]
+    unconfigured: tuple[RuleLoadError, ...] = ()
+    """Bundled rules waiting for a placeholder's values (e.g. the block list), skipped
+    until an admin configures them: not errors, but shown with the reason in health."""
 
     @property
     def unrouted(self) -> tuple[CompiledRule, ...]:
@@ -443,9 +447,23 @@ def load_rules(
         replace(rule, emits_alerts=False) if rule_id in silenced else rule
         for rule_id, rule in compiled_rules.items()
     )
-    ruleset = RuleSet(rules=rules, correlations=tuple(correlations), errors=tuple(errors))
+    unconfigured = tuple(e for e in errors if bundled and _awaits_placeholder(e))
+    ruleset = RuleSet(
+        rules=rules,
+        correlations=tuple(correlations),
+        errors=tuple(e for e in errors if e not in unconfigured),
+        unconfigured=unconfigured,
+    )
     _retire_loading_objects()
     return ruleset
+
+
+def _awaits_placeholder(error: RuleLoadError) -> bool:
+    """A bundled rule skipped only because a placeholder it expands has no values yet."""
+    if error.path is None or PLACEHOLDER_WITHOUT_VALUES not in error.reason:
+        return False
+    bundled = bundled_rules_path().resolve()
+    return Path(error.path).resolve().is_relative_to(bundled)
 
 
 def _retire_loading_objects() -> None:

@@ -80,6 +80,9 @@ _COMPARE = {
 
 StringPart = str | SpecialChars
 
+# The reason of a rule skipped for an unfilled placeholder (a bundled one waits for config).
+PLACEHOLDER_WITHOUT_VALUES = "has no values"
+
 
 class StringShape(NamedTuple):
     """A string value in one of the shapes that skip the regex engine.
@@ -100,9 +103,9 @@ def _string_parts(value: SigmaString) -> list[StringPart]:
     for part in value.s:
         if isinstance(part, Placeholder):
             raise RuleCompileError(
-                f"placeholder %{part.name}% has no values: configure them (rules "
-                "placeholders) or remove the rule; Sigma says a rule whose placeholders "
-                "cannot be filled must not be used"
+                f"placeholder %{part.name}% {PLACEHOLDER_WITHOUT_VALUES}: configure them "
+                f"(rules.placeholders.{part.name}) or remove the rule; Sigma says a rule whose "
+                "placeholders cannot be filled must not be used"
             )
         if isinstance(part, SpecialChars):
             parts.append(part)
@@ -200,7 +203,7 @@ def _texts_match(field: str, test: TextTest, cased: bool) -> Predicate:
         return cased_predicate
 
     def predicate(view: EventView) -> bool:
-        return any(map(test, view.lowered(field)))
+        return any(map(test, view[field]))
 
     return predicate
 
@@ -209,7 +212,7 @@ def _number_equals(field: str, number: float) -> Predicate:
     text = str(number)
 
     def predicate(view: EventView) -> bool:
-        for item in view.values(field):
+        for item in view.scalars(field):
             if isinstance(item, bool):
                 continue
             if isinstance(item, int | float):
@@ -226,7 +229,7 @@ def _bool_equals(field: str, expected: bool) -> Predicate:
     text = "true" if expected else "false"
 
     def predicate(view: EventView) -> bool:
-        for item in view.values(field):
+        for item in view.scalars(field):
             if isinstance(item, bool):
                 if item is expected:
                     return True
@@ -241,8 +244,8 @@ def _regex(value: SigmaRegularExpression) -> re.Pattern[str]:
     if value.regexp.contains_placeholder():
         names = ", ".join(f"%{p.name}%" for p in value.regexp.s if isinstance(p, Placeholder))
         raise RuleCompileError(
-            f"placeholder {names} has no values: configure them (rules placeholders) or "
-            "remove the rule"
+            f"placeholder {names} {PLACEHOLDER_WITHOUT_VALUES}: configure them "
+            "(rules.placeholders) or remove the rule"
         )
     flags = 0
     for flag in value.flags:
@@ -300,7 +303,7 @@ def _compare(field: str, value: SigmaCompareExpression) -> Predicate:
     bound = value.number.number
 
     def predicate(view: EventView) -> bool:
-        for item in view.values(field):
+        for item in view.scalars(field):
             number = _as_number(item)
             if number is not None and compare(number, bound):
                 return True
@@ -322,8 +325,8 @@ def _field_reference(field: str, value: SigmaFieldReference) -> Predicate:
         test = operator.eq
 
     def predicate(view: EventView) -> bool:
-        references = view.lowered(other)
-        return any(test(text, ref) for text in view.lowered(field) for ref in references)
+        references = view[other]
+        return any(test(text, ref) for text in view[field] for ref in references)
 
     return predicate
 
@@ -357,7 +360,7 @@ def field_predicate(field: str, value: SigmaType) -> Predicate:
     if isinstance(value, SigmaBool):
         return _bool_equals(field, value.boolean)
     if isinstance(value, SigmaNull):
-        return lambda view: not view.values(field)
+        return lambda view: not view.scalars(field)
     if isinstance(value, SigmaExists):
         expected = value.exists
         return lambda view: view.has(field) is expected

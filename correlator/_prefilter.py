@@ -18,12 +18,21 @@ a hit, plus the rules without anchors, are evaluated:
   costs one scan, not one per rule.
 """
 
+import importlib
+import math
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import ahocorasick  # type: ignore[import-not-found]  # a C extension without stubs
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
-from sigma.types import SigmaExpansion, SigmaString
+from sigma.types import (
+    SigmaExpansion,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+)
 
 from canhgac.correlator._event_view import EventView
 from canhgac.correlator._matchers import StringShape, longest_literal, string_shape
@@ -48,6 +57,12 @@ def _value_anchors(field: str, value: object) -> set[Anchor] | None:
     values = value.values if isinstance(value, SigmaExpansion) else [value]
     found: set[Anchor] = set()
     for item in values:
+        if isinstance(item, SigmaRegularExpression):
+            literals = _regex_value_literals(item)
+            if literals is None:
+                return None
+            found.update(Anchor(field, "contains", text) for text in literals)
+            continue
         if not isinstance(item, SigmaString):
             return None
         shape = string_shape(item)
@@ -59,9 +74,107 @@ def _value_anchors(field: str, value: object) -> set[Anchor] | None:
     return found
 
 
-def _weight(anchors: Collection[Anchor]) -> tuple[int, int]:
-    # Fewer substring anchors first (they cost a scan), then fewer anchors.
-    return sum(1 for anchor in anchors if anchor.kind == "contains"), len(anchors)
+# How much more often an anchor of each kind is met than an equal value of its length.
+_KIND_CHANCE = {"equals": 0.25, "startswith": 0.5, "endswith": 0.5, "contains": 1.0}
+
+
+def _hit_chance(anchor: Anchor) -> float:
+    """A rough relative chance that an event holds the anchor: short literals (".exe",
+    "-e") are met everywhere, long ones rarely; a substring more often than a suffix."""
+    return _KIND_CHANCE[anchor.kind] / (len(anchor.text) * math.sqrt(len(anchor.text)))
+
+
+# Literals shorter than this are met nearly everywhere: no use as anchors.
+REGEX_LITERAL_MIN = 3
+# The standard library's regular expression parser (no public name, no type stubs).
+_sre_parser: Any = importlib.import_module("re._parser")
+_sre: Any = importlib.import_module("re._constants")
+# Under IGNORECASE, "i" and "s" also match characters whose lower case is not "i" or "s"
+# (U+0130, U+0131, U+017F): no lower-cased literal holding them is sound.
+_UNSAFE_IGNORECASE = frozenset("iIsS")
+_Literals = frozenset[str]
+
+
+def regex_literals(pattern: str, ignorecase: bool = False) -> _Literals | None:
+    """Lower-case literals of which every text the pattern matches (searched, not
+    anchored) holds one, when lower-cased; None when none are known.
+
+    Only ASCII characters count (lower-casing is per character for them), and under
+    IGNORECASE not those of `_UNSAFE_IGNORECASE`. The choice among the literals of a
+    sequence is the one least often met (see `_hit_chance`).
+    """
+    try:
+        parsed = _sre_parser.parse(pattern, re.IGNORECASE if ignorecase else 0)
+    except (re.error, RecursionError, OverflowError):
+        return None
+    return _sequence_literals(parsed, bool(parsed.state.flags & re.IGNORECASE))
+
+
+def _regex_value_literals(value: SigmaRegularExpression) -> _Literals | None:
+    if value.regexp.contains_placeholder():
+        return None
+    ignorecase = SigmaRegularExpressionFlag.IGNORECASE in value.flags
+    return regex_literals(str(value.regexp), ignorecase)
+
+
+def _literal_chance(literals: _Literals) -> float:
+    return sum(_KIND_CHANCE["contains"] / (len(text) * math.sqrt(len(text))) for text in literals)
+
+
+def _sequence_literals(items: Any, ignorecase: bool) -> _Literals | None:
+    """The best literal set of a sequence of parsed items (all of them must match)."""
+    candidates: list[_Literals] = []
+    run: list[str] = []
+
+    def close_run() -> None:
+        if len(run) >= REGEX_LITERAL_MIN:
+            candidates.append(frozenset({"".join(run).lower()}))
+        run.clear()
+
+    for op, argument in items:
+        if op is _sre.LITERAL:
+            char = chr(argument)
+            if char.isascii() and not (ignorecase and char in _UNSAFE_IGNORECASE):
+                run.append(char)
+                continue
+            close_run()
+            continue
+        close_run()
+        found: _Literals | None = None
+        if op is _sre.SUBPATTERN:
+            _group, add_flags, del_flags, inner = argument
+            inner_case = (ignorecase or bool(add_flags & re.IGNORECASE)) and not (
+                del_flags & re.IGNORECASE
+            )
+            found = _sequence_literals(inner, inner_case)
+        elif op is _sre.BRANCH:
+            union: set[str] = set()
+            for alternative in argument[1]:
+                part = _sequence_literals(alternative, ignorecase)
+                if part is None:
+                    union.clear()
+                    break
+                union |= part
+            found = frozenset(union) if union else None
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _POSSESSIVE_REPEAT) and argument[0] >= 1:
+            found = _sequence_literals(argument[2], ignorecase)
+        elif op is _ATOMIC_GROUP:
+            found = _sequence_literals(argument, ignorecase)
+        if found:
+            candidates.append(found)
+    close_run()
+    if not candidates:
+        return None
+    return min(candidates, key=lambda literals: (_literal_chance(literals), sorted(literals)))
+
+
+_POSSESSIVE_REPEAT = getattr(_sre, "POSSESSIVE_REPEAT", None)
+_ATOMIC_GROUP = getattr(_sre, "ATOMIC_GROUP", None)
+
+
+def _weight(anchors: Collection[Anchor]) -> tuple[float, int]:
+    # The clause an event holds least often selects the fewest candidates.
+    return round(sum(map(_hit_chance, anchors)), 9), len(anchors)
 
 
 def anchor_clauses(tree: ConditionTree | None) -> tuple[frozenset[Anchor], ...]:
@@ -102,96 +215,106 @@ def rule_anchors(tree: ConditionTree | None) -> frozenset[Anchor] | None:
 
 class _FieldTables:
     """The anchors of one field, each mapping to numbers (of rules or of clauses): equal
-    values in a dict, the others in one automaton."""
+    values in a dict, the others in one automaton (None when there are none)."""
 
-    __slots__ = ("_automaton", "_equals", "_scanned")
+    __slots__ = ("automaton", "equals")
 
     def __init__(self, anchors: Iterable[tuple[Anchor, int]]) -> None:
-        self._equals: dict[str, frozenset[int]] = {}
         equals: dict[str, set[int]] = {}
-        # text -> positions anchored on it anywhere, at the start, at the end
+        # text -> numbers anchored on it anywhere, at the start, at the end
         scanned: dict[str, tuple[set[int], set[int], set[int]]] = {}
-        for anchor, position in anchors:
+        for anchor, number in anchors:
             if anchor.kind == "equals":
-                equals.setdefault(anchor.text, set()).add(position)
+                equals.setdefault(anchor.text, set()).add(number)
                 continue
             slots = scanned.setdefault(anchor.text, (set(), set(), set()))
             slot = {"contains": 0, "startswith": 1, "endswith": 2}[anchor.kind]
-            slots[slot].add(position)
-        self._equals = {text: frozenset(found) for text, found in equals.items()}
-        self._scanned = bool(scanned)
-        self._automaton = ahocorasick.Automaton()
-        for text, (anywhere, start, end) in scanned.items():
-            self._automaton.add_word(
-                text, (len(text), frozenset(anywhere), frozenset(start), frozenset(end))
-            )
-        if self._scanned:
-            self._automaton.make_automaton()
-
-    def hits(self, text: str, out: set[int]) -> None:
-        found = self._equals.get(text)
-        if found:
-            out |= found
-        if not self._scanned:
-            return
-        last = len(text) - 1
-        for end, (length, anywhere, start, ending) in self._automaton.iter(text):
-            if anywhere:
-                out |= anywhere
-            if start and end + 1 == length:
-                out |= start
-            if ending and end == last:
-                out |= ending
+            slots[slot].add(number)
+        self.equals = {text: frozenset(found) for text, found in equals.items()}
+        self.automaton: Any = None
+        if scanned:
+            self.automaton = ahocorasick.Automaton()
+            for text, (anywhere, start, end) in scanned.items():
+                self.automaton.add_word(
+                    text, (len(text), frozenset(anywhere), frozenset(start), frozenset(end))
+                )
+            self.automaton.make_automaton()
 
 
 class Prefilter:
     """The rules of one route an event must be tested against, by their anchors.
 
     A rule is selected when the event holds an anchor of each of its clauses (see
-    `anchor_clauses`), or when it has none. Clauses are numbered across the route; the
-    field tables map anchors to clause numbers.
+    `anchor_clauses`), or when it has none. The field tables map anchors to numbers: a
+    rule's first clause (the one met least often) by the rule's position, its other
+    clauses by negative numbers. So a hit on a first clause selects its rule outright
+    and only those few rules are checked for their other clauses.
     """
 
-    __slots__ = ("_always", "_fields", "_needed", "_owner")
+    __slots__ = ("_always", "_extra_numbers", "_extras", "_fields", "_with_extras")
 
     def __init__(
         self, positions: Sequence[int], clauses: Mapping[int, Sequence[frozenset[Anchor]]]
     ) -> None:
         always: list[int] = []
         by_field: dict[str, list[tuple[Anchor, int]]] = {}
-        owner: list[int] = []
-        needed: dict[int, frozenset[int]] = {}
+        extras: dict[int, frozenset[int]] = {}
+        count = 0
         for position in positions:
             found = clauses.get(position, ())
             if not found:
                 always.append(position)
                 continue
             numbers: list[int] = []
-            for clause in found:
-                number = len(owner)
-                owner.append(position)
-                numbers.append(number)
+            for rank, clause in enumerate(found):
+                if rank == 0:
+                    number = position
+                else:
+                    count += 1
+                    number = -count
+                    numbers.append(number)
                 for anchor in clause:
                     by_field.setdefault(anchor.field, []).append((anchor, number))
-            needed[position] = frozenset(numbers)
+            if numbers:
+                extras[position] = frozenset(numbers)
         self._always = frozenset(always)
-        self._owner = tuple(owner)
-        self._needed = needed
+        self._extras = extras
+        self._with_extras = frozenset(extras)
+        self._extra_numbers = frozenset(range(-count, 0))
         self._fields = tuple(
-            (field, _FieldTables(filed)) for field, filed in sorted(by_field.items())
+            (field, tables.equals, tables.automaton)
+            for field, tables in (
+                (field, _FieldTables(filed)) for field, filed in sorted(by_field.items())
+            )
         )
 
     def select(self, view: EventView) -> list[int]:
         """Positions (ascending) of the rules that may match this event."""
         hits: set[int] = set()
-        for field, tables in self._fields:
-            for text in view.lowered(field):
-                tables.hits(text, hits)
-        selected = set(self._always)
-        owner = self._owner
-        needed = self._needed
-        for number in hits:
-            position = owner[number]
-            if position not in selected and needed[position] <= hits:
-                selected.add(position)
+        fields = view.fields
+        # A missing field has no texts, unless UserData stands in for it (EventView).
+        stand_ins = view.has_user_data()
+        for field, equals, automaton in self._fields:
+            if field not in fields and not stand_ins:
+                continue
+            for text in view[field]:
+                found = equals.get(text)
+                if found:
+                    hits |= found
+                if automaton is None:
+                    continue
+                last = len(text) - 1
+                for end, (length, anywhere, start, ending) in automaton.iter(text):
+                    if anywhere:
+                        hits |= anywhere
+                    if start and end + 1 == length:
+                        hits |= start
+                    if ending and end == last:
+                        hits |= ending
+        gated = hits - self._extra_numbers
+        selected = gated | self._always
+        extras = self._extras
+        for position in gated & self._with_extras:
+            if not extras[position] <= hits:
+                selected.discard(position)
         return sorted(selected)

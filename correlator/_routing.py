@@ -29,7 +29,7 @@ from sigma.conditions import (
 )
 from sigma.types import SigmaBool, SigmaExpansion, SigmaNumber, SigmaString, SigmaType
 
-from canhgac.correlator._event_view import EventView, scalar_text
+from canhgac.correlator._event_view import EVENT_DATA_PREFIX, EventView, scalar_text
 
 # (field, lower-case text) pairs sorted by field then text; all must hold.
 RouteKey = tuple[tuple[str, str], ...]
@@ -39,7 +39,12 @@ ConditionTree = ConditionItem | ConditionFieldEqualsValueExpression | ConditionV
 # Keys one rule may get from narrowing; beyond, the routing condition's keys are used.
 ROUTE_KEY_LIMIT = 256
 
+# Routing answers kept for events' routing values; beyond, the cache starts afresh.
+ROUTE_CACHE_SIZE = 65_536
+
 _Term = frozenset[tuple[str, str]]
+_PLAIN_TYPES = frozenset((str, int, type(None)))
+_LOWERED = object()  # marks a key part that holds lowered texts
 
 
 def literal_texts(value: SigmaType) -> frozenset[str] | None:
@@ -190,7 +195,7 @@ class Route:
 class RoutingIndex:
     """Routing keys → rule positions, looked up once per key shape for each event."""
 
-    __slots__ = ("_routes", "_shapes", "routes")
+    __slots__ = ("_cache", "_data_names", "_names", "_routes", "_shapes", "routes")
 
     def __init__(self, keys_by_position: Sequence[Collection[RouteKey]]) -> None:
         tables: dict[tuple[str, ...], dict[tuple[str, ...], list[int]]] = {}
@@ -206,18 +211,58 @@ class RoutingIndex:
         self._routes: dict[tuple[int, ...], Route] = {}
         self.routes: list[Route] = []
         """Every combination met so far, by number."""
+        self._names = tuple(sorted({field for shape, _ in self._shapes for field in shape}))
+        self._data_names = tuple(
+            (position, name)
+            for position, name in enumerate(self._names)
+            if name.startswith(EVENT_DATA_PREFIX)
+        )
+        self._cache: dict[tuple[object, ...], Route | None] = {}
+
+    def _cache_key(self, view: EventView) -> tuple[object, ...]:
+        """What `_lookup` reads of the event, cheaply: the routing fields' values as held
+        (a str, int or tuple of str stands for its lowered texts; another value is
+        replaced by its lowered texts after a marker, so that True and 1 differ)."""
+        values: list[object] = list(map(view.fields.get, self._names))
+        for position, name in self._data_names:
+            if values[position] is None:
+                values[position] = view.get_value(name)
+        if not _PLAIN_TYPES.issuperset(map(type, values)):
+            for position, value in enumerate(values):
+                if value.__class__ in _PLAIN_TYPES or (
+                    isinstance(value, tuple) and all(item.__class__ is str for item in value)
+                ):
+                    continue
+                values[position] = (_LOWERED, *view[self._names[position]])
+        return tuple(values)
 
     def route(self, view: EventView) -> Route | None:
-        """The rules this event must be tested against; None when there are none."""
+        """The rules this event must be tested against; None when there are none.
+
+        Events with the same routing values share a cached answer (most events of a
+        source do: a channel and an event id).
+        """
+        key = self._cache_key(view)
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        found = self._lookup(view)
+        if len(self._cache) >= ROUTE_CACHE_SIZE:
+            self._cache.clear()
+        self._cache[key] = found
+        return found
+
+    def _lookup(self, view: EventView) -> Route | None:
         found: list[tuple[int, ...]] = []
         for shape, table in self._shapes:
             if len(shape) == 1:
-                for text in view.lowered(shape[0]):
+                for text in view[shape[0]]:
                     hit = table.get((text,))
                     if hit is not None:
                         found.append(hit)
                 continue
-            texts = [view.lowered(field) for field in shape]
+            texts = [view[field] for field in shape]
             if not all(texts):
                 continue
             for values in itertools.product(*texts):

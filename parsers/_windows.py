@@ -89,14 +89,21 @@ Windows logs for "no process", skipped):
 
 These events also get event.category and event.type (and event.outcome for 4624,
 4625). The winlog.* originals are never replaced: ECS fields are additions.
+
+Security 4688 events also carry winlog.event_data.Image and winlog.event_data.ParentImage
+(copies of NewProcessName and ParentProcessName, unless the record has those names
+itself): the names Sysmon uses, which SigmaHQ's process_creation rules are written
+with (SigmaHQ's thor.yml renames them the same way), so that one Sigma field maps to
+one event field.
 """
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from ipaddress import IPv6Address, ip_address
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 import orjson
 
@@ -107,6 +114,21 @@ SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
 SECURITY_CHANNEL = "Security"
 
 _SCALARS = (str, int, float, bool)
+_SCALAR_CLASSES = frozenset(_SCALARS)
+EVENT_DATA = "winlog.event_data."
+# EventData keys that are not item names (see _event_data).
+_EVENT_DATA_SPECIAL = frozenset(("#attributes", "#text", "Data"))
+
+
+def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
+    """isinstance(value, Mapping), without the ABC check for JSON's dicts and scalars."""
+    cls = value.__class__
+    if cls is dict:
+        return True
+    if cls in _SCALAR_CLASSES or value is None:
+        return False
+    return isinstance(value, Mapping)
+
 
 # Keys of a flat export that are System values, by the winlog field they fill.
 _FLAT_SYSTEM: Mapping[str, str] = MappingProxyType(
@@ -134,6 +156,8 @@ _INT_FIELDS = frozenset(
     ("winlog.record_id", "winlog.process.pid", "winlog.process.thread.id", "winlog.event_id")
 )
 
+# SystemTime as the evtx crate writes it; any other form takes _WINDOWS_TIME's path.
+_EVTX_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", re.ASCII)
 # Windows SystemTime as the exports write it: ISO-8601 with "T" or " ", any number of
 # fraction digits, and "Z", " UTC", an offset or nothing (UTC by definition).
 _WINDOWS_TIME = re.compile(
@@ -173,9 +197,9 @@ def normalize_windows_event(record: Mapping[str, Any], context: ParseContext) ->
     except TypeError as exc:  # orjson.JSONEncodeError: deep nesting, 64-bit overflow
         raise ParseError(f"record cannot be written as JSON: {exc}") from None
     event = record.get("Event")
-    if isinstance(event, Mapping):
+    if _is_mapping(event):
         timestamp, fields = _from_evtx(event)
-    elif isinstance(record.get("winlog"), Mapping):
+    elif _is_mapping(record.get("winlog")):
         timestamp, fields = _from_winlogbeat(record)
     elif any(key in record for key in _FLAT_EVENT_ID):
         timestamp, fields = _from_flat(record)
@@ -183,14 +207,16 @@ def normalize_windows_event(record: Mapping[str, Any], context: ParseContext) ->
         raise ParseError("not a Windows event: no Event.System, winlog or EventID")
     _add_ecs(fields, context)
     fields["event.original"] = original
-    return ParsedRecord(timestamp, {k: v for k, v in fields.items() if v is not None})
+    if None in fields.values():
+        fields = {k: v for k, v in fields.items() if v is not None}
+    return ParsedRecord(timestamp, fields)
 
 
 def looks_like_windows_event(record: Mapping[str, Any]) -> bool:
     """Whether `normalize_windows_event` reads this object as a Windows event."""
     return (
-        isinstance(record.get("Event"), Mapping)
-        or isinstance(record.get("winlog"), Mapping)
+        _is_mapping(record.get("Event"))
+        or _is_mapping(record.get("winlog"))
         or any(key in record for key in _FLAT_EVENT_ID)
     )
 
@@ -207,6 +233,7 @@ def windows_event_origin(fields: Mapping[str, FieldValue]) -> tuple[str, int]:
     return f"winlog:{computer or ''}:{channel or ''}", position
 
 
+@functools.lru_cache(maxsize=1024)
 def channel_dataset(channel: str) -> str:
     """event.dataset for a channel: "Microsoft-Windows-Sysmon/Operational" →
     "windows.sysmon_operational", "Windows PowerShell" → "windows.powershell"."""
@@ -224,7 +251,7 @@ def channel_dataset(channel: str) -> str:
 
 def _from_evtx(event: Mapping[str, Any]) -> tuple[datetime, dict[str, FieldValue]]:
     system = event.get("System")
-    if not isinstance(system, Mapping):
+    if not _is_mapping(system):
         raise ParseError("Event has no System element")
     provider = _attributes(system.get("Provider"))
     execution = _attributes(system.get("Execution"))
@@ -333,6 +360,11 @@ def windows_time(value: object, where: str) -> datetime:
     """A Windows time as exports write it, in UTC; no offset means UTC (SystemTime is)."""
     if not isinstance(value, str):
         raise ParseError(f"{where} is not a time: {_show(value)}")
+    if _EVTX_TIME.fullmatch(value) is not None:
+        try:
+            return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
+        except ValueError:  # 31 February: the general path says so
+            pass
     match = _WINDOWS_TIME.fullmatch(value.strip())
     if match is None:
         raise ParseError(f"{where} is not a time: {_show(value)}")
@@ -350,7 +382,11 @@ def windows_time(value: object, where: str) -> datetime:
 
 
 def _event_id(value: object, where: str) -> int:
-    if isinstance(value, Mapping):  # {"#text": 7036, "#attributes": {"Qualifiers": 16384}}
+    if value.__class__ is int:  # evtx's usual shape
+        if 0 <= value <= 0xFFFF:
+            return value
+        raise ParseError(f"{where} is not an event id: {_show(value)}")
+    if _is_mapping(value):  # {"#text": 7036, "#attributes": {"Qualifiers": 16384}}
         value = value.get("#text")
     if value is None:
         raise ParseError(f"no event id ({where})")
@@ -364,7 +400,9 @@ def _int(value: object, where: str) -> int | None:
     """An integer field given as a number or as digits; None when absent."""
     if value is None:
         return None
-    if isinstance(value, Mapping):
+    if value.__class__ is int:
+        return value
+    if _is_mapping(value):
         value = value.get("#text")
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -373,16 +411,25 @@ def _int(value: object, where: str) -> int | None:
     raise ParseError(f"{where} is not a number: {_show(value)}")
 
 
+_NO_ATTRIBUTES: Mapping[str, Any] = MappingProxyType({})
+
+
 def _attributes(node: object) -> Mapping[str, Any]:
-    if isinstance(node, Mapping):
+    if node.__class__ is dict:  # JSON's shape, without the general checks
         attributes = node.get("#attributes")
-        if isinstance(attributes, Mapping):
+        if attributes.__class__ is dict:
             return attributes
-    return {}
+    if _is_mapping(node):
+        attributes = node.get("#attributes")
+        if _is_mapping(attributes):
+            return attributes
+    return _NO_ATTRIBUTES
 
 
 def _text(value: object) -> str | None:
-    if isinstance(value, Mapping):
+    if value.__class__ is str:
+        return value
+    if _is_mapping(value):
         value = value.get("#text")
     if isinstance(value, str):
         return value
@@ -392,7 +439,9 @@ def _text(value: object) -> str | None:
 
 
 def _scalar(value: object) -> Scalar:
-    if isinstance(value, Mapping):
+    if value is None or value.__class__ in _SCALAR_CLASSES:
+        return value  # type: ignore[return-value]
+    if _is_mapping(value):
         value = value.get("#text")
     return value if isinstance(value, _SCALARS) else None
 
@@ -414,10 +463,13 @@ def _event_data(data: object, fields: dict[str, FieldValue]) -> None:
     """winlog.event_data.<Name> for each item; unnamed Data items as param1..N."""
     if data is None:
         return
-    if not isinstance(data, Mapping):
+    if not _is_mapping(data):
         _unnamed_data(data, fields)
         return
     for name, value in data.items():
+        if value.__class__ in _SCALAR_CLASSES and name not in _EVENT_DATA_SPECIAL:
+            fields[EVENT_DATA + name] = cast(Scalar, value)  # the usual item: name, value
+            continue
         if name == "#attributes":
             continue
         if name == "Data" and not _is_named(value):
@@ -437,7 +489,7 @@ def _is_named(value: object) -> bool:
 
 
 def _item_name(item: object) -> str | None:
-    if not isinstance(item, Mapping):
+    if not _is_mapping(item):
         return None
     name = item.get("@Name", _attributes(item).get("Name"))
     return name if isinstance(name, str) else None
@@ -467,7 +519,7 @@ def _xml_fields(prefix: str, node: object, fields: dict[str, FieldValue]) -> Non
     itself, namespace attributes dropped, other attributes as children."""
     if node is None:
         return
-    if not isinstance(node, Mapping):
+    if not _is_mapping(node):
         fields[prefix] = json_field_value(node)
         return
     dot = f"{prefix}." if prefix else ""
@@ -495,8 +547,8 @@ def _json_fields(prefix: str, node: Mapping[str, Any], fields: dict[str, FieldVa
 def json_field_value(value: object) -> FieldValue:
     """A JSON value as an Event field: scalars as they are, lists of scalars as tuples,
     anything else as its compact JSON (the record nests no deeper than orjson allows)."""
-    if value is None or isinstance(value, _SCALARS):
-        return value
+    if value is None or value.__class__ in _SCALAR_CLASSES or isinstance(value, _SCALARS):
+        return value  # type: ignore[return-value]
     if isinstance(value, list | tuple) and all(
         item is None or isinstance(item, _SCALARS) for item in value
     ):
@@ -528,7 +580,7 @@ def _as_text(value: FieldValue) -> FieldValue:
 
 def _basename(value: FieldValue) -> FieldValue:
     text = _clean(value)
-    return None if text is None else re.split(r"[\\/]", text)[-1] or None
+    return None if text is None else text.rpartition("\\")[2].rpartition("/")[2] or None
 
 
 def _number(value: FieldValue) -> int | None:
@@ -680,6 +732,17 @@ _ECS_FROM_EVENT_DATA: Mapping[tuple[str, int], _FieldMap] = MappingProxyType(
     }
 )
 
+# (channel, event id) -> EventData names also given under the name Sysmon uses, so that
+# one Sigma field name means one event field (as SigmaHQ's thor.yml maps 4688's names).
+_EVENT_DATA_ALIASES: Mapping[tuple[str, int], tuple[tuple[str, str], ...]] = MappingProxyType(
+    {
+        (SECURITY_CHANNEL, 4688): (
+            (EVENT_DATA + "NewProcessName", EVENT_DATA + "Image"),
+            (EVENT_DATA + "ParentProcessName", EVENT_DATA + "ParentImage"),
+        ),
+    }
+)
+
 _ECS_CONSTANTS: Mapping[tuple[str, int], tuple[tuple[str, FieldValue], ...]] = MappingProxyType(
     {
         (SYSMON_CHANNEL, 1): (("event.category", ("process",)), ("event.type", ("start",))),
@@ -721,13 +784,17 @@ def _add_ecs(fields: dict[str, FieldValue], context: ParseContext) -> None:
     fields["event.dataset"] = channel_dataset(channel) if channel else None
     fields["host.name"] = fields.get("winlog.computer_name") or context.hostname
     key = (channel or "", event_id if isinstance(event_id, int) else -1)
+    for source, target in _EVENT_DATA_ALIASES.get(key, ()):
+        if target not in fields and fields.get(source) is not None:
+            fields[target] = fields[source]
     for source, target, convert in _ECS_FROM_EVENT_DATA.get(key, ()):
-        value = convert(fields.get(f"winlog.event_data.{source}"))
+        value = convert(fields.get(EVENT_DATA + source))
         if value is not None:
             fields[target] = value
     fields.update(_ECS_CONSTANTS.get(key, ()))
 
 
+@functools.lru_cache(maxsize=1024)
 def _module(channel: str | None) -> str:
     if channel == SYSMON_CHANNEL:
         return "sysmon"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from canhgac.correlator import Alert, Correlator, RuleSet, load_rules
 from canhgac.events import Event, FieldValue
-from canhgac.tests.correlator._events import event
+from tests.correlator._events import event
 
 PIPELINE = """
 name: correlation tests

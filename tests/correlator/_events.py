@@ -11,6 +11,7 @@ from sigma.rule import SigmaRule
 
 from canhgac.correlator import CompiledRule, RuleSet, compile_rule, load_rules
 from canhgac.events import Event, FieldValue
+from canhgac.parsers import ParseContext, normalize_windows_event
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 PORTAL = "dichvucong.haugiang.gov.vn"
@@ -178,3 +179,18 @@ def windows_event(
     fields.update({f"winlog.event_data.{name}": value for name, value in event_data.items()})
     fields.update({f"winlog.user_data.{path}": value for path, value in (user_data or {}).items()})
     return event(fields, seconds=seconds)
+
+
+def normalized_windows_event(channel: str, event_id: int, **event_data: FieldValue) -> Event:
+    """A Windows event as the real normalizer writes it, from a flat export record (for
+    the fields the normalizer adds, e.g. 4688's Image and ParentImage)."""
+    record: dict[str, Any] = {
+        "EventID": event_id,
+        "Channel": channel,
+        "Computer": "ubnd-ws01.haugiang.gov.vn",
+        "EventRecordID": next(_ids),
+        "SystemTime": "2026-11-24T08:00:00.000000Z",
+        **event_data,
+    }
+    parsed = normalize_windows_event(record, ParseContext(T0, UTC))
+    return event(parsed.fields, at=parsed.timestamp)

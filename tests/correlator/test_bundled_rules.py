@@ -4,7 +4,7 @@ import pytest
 
 from canhgac.correlator import Alert, Correlator, Severity, load_rules
 from canhgac.events import Event
-from canhgac.tests.correlator._events import ssh_event, sudo_event, web_event
+from tests.correlator._events import ssh_event, sudo_event, web_event
 
 SQLI = "SQL Injection Attempt In The URL Query"
 TRAVERSAL = "Path Traversal Attempt In The URL"

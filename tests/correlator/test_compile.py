@@ -7,7 +7,7 @@ import pytest
 
 from canhgac.correlator import RuleCompileError, compile_rule
 from canhgac.events import FieldValue
-from canhgac.tests.correlator._events import compiled, event, sigma_rule
+from tests.correlator._events import compiled, event, sigma_rule
 
 DETECTIONS: dict[str, Any] = {
     "sel_get": {"http.request.method": "GET"},

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from canhgac.correlator import EVIDENCE_LIMIT, Alert, Correlator, RuleSet
 from canhgac.events import Event
-from canhgac.tests.correlator._events import event, load_inline, ssh_event
+from tests.correlator._events import event, load_inline, ssh_event
 
 FAILED = """
 title: Failed

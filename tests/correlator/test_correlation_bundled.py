@@ -4,7 +4,7 @@ import pytest
 
 from canhgac.correlator import Alert, Correlator, RuleSet, load_rules
 from canhgac.events import Event, FieldValue
-from canhgac.tests.correlator._events import event, web_event
+from tests.correlator._events import event, web_event
 
 PORT_SCAN = "Port Scan From One Address"
 HOST_SWEEP = "Internal Host Sweep From One Address"

@@ -7,7 +7,7 @@ import pytest
 
 from canhgac.correlator import FiringMode
 from canhgac.events import Event
-from canhgac.tests.correlator._correlations import (
+from tests.correlator._correlations import (
     correlation,
     detection,
     engine,
@@ -17,7 +17,7 @@ from canhgac.tests.correlator._correlations import (
     tick,
     titles,
 )
-from canhgac.tests.correlator._events import T0
+from tests.correlator._events import T0
 
 A, B, C = detection("a"), detection("b"), detection("c")
 

@@ -9,7 +9,7 @@ import pytest
 
 from canhgac.correlator import Alert, Correlator, RuleSet, load_rules
 from canhgac.events import Event, FieldValue
-from canhgac.tests.correlator._events import event
+from tests.correlator._events import event
 
 USER_GUESSING = "User Guessing"
 PW_GUESSING = "PW Guessing"

@@ -21,8 +21,8 @@ from canhgac.correlator import (
     replay,
 )
 from canhgac.events import Event, FieldValue
-from canhgac.tests.correlator._correlations import correlation, detection, engine, hit, load
-from canhgac.tests.correlator._events import T0
+from tests.correlator._correlations import correlation, detection, engine, hit, load
+from tests.correlator._events import T0
 
 # One correlation of each kind and firing mode, and one over another correlation.
 RULES = (

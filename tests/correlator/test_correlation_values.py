@@ -7,7 +7,7 @@ import pytest
 
 from canhgac.correlator import CorrelationKind, Correlator, FiringMode
 from canhgac.events import Event, FieldValue
-from canhgac.tests.correlator._correlations import (
+from tests.correlator._correlations import (
     correlation,
     detection,
     engine,

@@ -53,7 +53,8 @@ from canhgac.collectors import EvtxReader, SourceLabels
 from canhgac.correlator import Correlator, RuleSet, load_logsource_pipeline, load_rules
 from canhgac.correlator._rule_info import rule_id_of
 from canhgac.events import Event, FieldValue
-from canhgac.tests.correlator.differential_verdicts import (
+from tests.correlator._events import normalized_windows_event
+from tests.correlator.differential_verdicts import (
     BACKEND_LIMITATIONS,
     CANHGAC,
     EXPECTED_QUERY_FAILURES,
@@ -604,7 +605,7 @@ def test_verdicts_against_canhgac_have_a_strict_xfail_test() -> None:
         assert marks[0].kwargs.get("strict") is True, f"{verdict.xfail_test} is not strict"
 
 
-# ------------------------------------------------------------------ bugs both sides share
+# ------------------------------------------------------------------ a bug both sides shared
 
 NULL_PARENT_RULE = {
     "title": "svchost with an uncommon parent",
@@ -618,30 +619,35 @@ NULL_PARENT_RULE = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "logsources.yml maps ParentImage to ParentImage and ParentProcessName (Security "
-        "4688); `ParentImage: null` becomes 'ParentImage is null OR ParentProcessName is "
-        "null', true for every event (each carries only one of them), so `not filter_null` "
-        "never holds. pySigma's SQLite backend does the same with the same pipeline, so "
-        "the differential cannot show it (15 SigmaHQ process_creation rules test "
-        "Image or ParentImage for null or |exists: false)."
-    ),
-)
-def test_null_on_a_field_mapped_to_two_names(tmp_path: Path) -> None:
+def test_null_on_a_field_of_process_creation(tmp_path: Path) -> None:
+    # logsources.yml once mapped ParentImage to ParentImage and ParentProcessName (for
+    # Security 4688): `ParentImage: null` became "either is null", true for every event
+    # (each carried only one), and pySigma's SQLite backend did the same with the same
+    # pipeline, so the differential could not show it (15 SigmaHQ process_creation rules
+    # test Image or ParentImage for null or |exists: false). Now the normalizer gives
+    # 4688 events the Sysmon names and the mapping is one to one.
     path = tmp_path / "null_parent.yml"
     path.write_text(yaml.safe_dump(NULL_PARENT_RULE), encoding="utf-8")
     ruleset = load_rules([path], bundled=False)
     assert ruleset.errors == ()
-    event = Event(
+    svchost = "C:\\Windows\\System32\\svchost.exe"
+    sysmon = Event(
         id="svchost-from-evil",
         timestamp=datetime(2026, 11, 24, 8, 0, tzinfo=UTC),
         fields={
             **SYSMON_PROCESS,
-            DATA + "Image": "C:\\Windows\\System32\\svchost.exe",
+            DATA + "Image": svchost,
             DATA + "ParentImage": "C:\\Users\\Public\\evil.exe",
         },
     )
-    alerts = Correlator(ruleset).process([event])
-    assert [alert.event_ids for alert in alerts] == [("svchost-from-evil",)]
+    sysmon_no_parent = Event(
+        id="svchost-no-parent",
+        timestamp=datetime(2026, 11, 24, 8, 0, tzinfo=UTC),
+        fields={**SYSMON_PROCESS, DATA + "Image": svchost},
+    )
+    security = normalized_windows_event(
+        "Security", 4688, NewProcessName=svchost, ParentProcessName="C:\\Users\\x\\evil.exe"
+    )
+    security_no_parent = normalized_windows_event("Security", 4688, NewProcessName=svchost)
+    alerts = Correlator(ruleset).process([sysmon, sysmon_no_parent, security, security_no_parent])
+    assert [alert.event_ids for alert in alerts] == [("svchost-from-evil",), (security.id,)]

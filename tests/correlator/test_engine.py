@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from canhgac.correlator import Correlator, Severity, alert_id
-from canhgac.tests.correlator._events import T0, event, load_inline, ssh_event, web_event
+from tests.correlator._events import T0, event, load_inline, ssh_event, web_event
 
 PROBE = """
 title: Admin Probe

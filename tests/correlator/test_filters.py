@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from canhgac.correlator import Correlator, RuleSet
-from canhgac.tests.correlator._events import load_inline, web_event
+from tests.correlator._events import load_inline, web_event
 
 ADMIN_PROBE = """
 title: Admin Probe

@@ -10,7 +10,7 @@ from canhgac.correlator import (
     RuleHealth,
     Severity,
 )
-from canhgac.tests.correlator._events import SYSMON, load_inline, web_event, windows_event
+from tests.correlator._events import SYSMON, load_inline, web_event, windows_event
 
 PROBE = """
 title: Admin Probe

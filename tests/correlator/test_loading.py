@@ -7,7 +7,7 @@ import pytest
 from sigma.collection import SigmaCollection
 
 from canhgac.correlator import RuleLoadError, RuleSet, bundled_rules_path, load_rules
-from canhgac.tests.correlator._events import load_inline, write_rules
+from tests.correlator._events import load_inline, write_rules
 
 GOOD = """
 title: Good Rule
@@ -43,7 +43,7 @@ class TestBundledRules:
         ruleset = load_rules([])
         assert ruleset.errors == ()
         assert len(ruleset.rules) >= 7
-        assert len(ruleset.correlations) == 6
+        assert len(ruleset.correlations) == 7
         assert ruleset.unrouted == ()
 
     def test_are_found_beside_the_package_without_resolving_links(self) -> None:

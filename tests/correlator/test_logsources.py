@@ -13,7 +13,7 @@ from canhgac.correlator import (
     load_rules,
     routing_detection_names,
 )
-from canhgac.tests.correlator._events import event, load_inline, ssh_event, sudo_event, web_event
+from tests.correlator._events import event, load_inline, ssh_event, sudo_event, web_event
 
 WEB_RULE = """
 title: {title}

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from canhgac.correlator import RuleCompileError
 from canhgac.events import FieldValue
-from canhgac.tests.correlator._events import compiled, event
+from tests.correlator._events import compiled, event
 
 
 def matches(detection_value: Any, fields: Mapping[str, FieldValue], key: str = "f") -> bool:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from canhgac.correlator import Correlator, LogsourceConfigError, load_rules
 from canhgac.events import FieldValue
-from canhgac.tests.correlator._events import compiled, event, web_event, write_rules
+from tests.correlator._events import compiled, event, web_event, write_rules
 
 
 def matches(detection_value: Any, fields: Mapping[str, FieldValue], key: str = "f") -> bool:

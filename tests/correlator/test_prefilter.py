@@ -1,5 +1,6 @@
 """The literal prefilter: rules skipped for lacking their anchors could not have matched."""
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -9,8 +10,14 @@ from sigma.rule import SigmaRule
 
 from canhgac.correlator import Correlator, RuleSet
 from canhgac.correlator._event_view import EventView
-from canhgac.correlator._prefilter import Anchor, Prefilter, anchor_clauses, rule_anchors
-from canhgac.tests.correlator._events import event, load_inline, sigma_rule
+from canhgac.correlator._prefilter import (
+    Anchor,
+    Prefilter,
+    anchor_clauses,
+    regex_literals,
+    rule_anchors,
+)
+from tests.correlator._events import event, load_inline, sigma_rule
 
 WEB = "    category: webserver"
 
@@ -197,3 +204,44 @@ def test_the_prefilter_never_hides_a_matching_rule(path: str, agent: str, method
     )
     expected = [rule.info.title for rule in ruleset.rules if rule.matches(probe)]
     assert [alert.rule_title for alert in Correlator(ruleset).process([probe])] == expected
+
+
+def test_a_regex_is_anchored_on_the_literals_it_needs() -> None:
+    regex: dict[str, object] = {
+        "a": {"CommandLine|re": "Invoke-(Mimikatz|Kerberoast)"},
+        "condition": "a",
+    }
+    assert anchors_of(regex) == frozenset({Anchor("CommandLine", "contains", "invoke-")})
+    assert regex_literals("-(mimikatz|kerberoast)") == frozenset({"mimikatz", "kerberoast"})
+    # Under IGNORECASE "s" also matches U+017F, whose lower case is not "s": cut there.
+    assert regex_literals("(?i)powershell.*-enc") == frozenset({"power"})
+    assert regex_literals("ab(cde|fgh)+") == frozenset({"cde", "fgh"})
+    assert regex_literals("abc|d") is None  # one side needs nothing long enough
+    assert regex_literals("(xyz)?abc") == frozenset({"abc"})
+    assert regex_literals("x(?=abcd)") is None
+    assert regex_literals("[") is None  # not a regex: the rule's own test reports it
+
+
+REGEX_ALPHABET = "abcdeABCDE.-$ ist\u0130\u0131\u017f\u212a"
+PATTERNS = (
+    "ab+c",
+    "(?i)dEad|beef",
+    "(?i)abc(de|e.a)",
+    "(cat|dog)s?",
+    "[a-c]+\\.exe",
+    "(?i)-ENC\\s",
+    "a(b|c)de",
+    "(?i)test",
+    "(?i:KIT)e",
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pattern=st.sampled_from(PATTERNS),
+    text=st.text(alphabet=REGEX_ALPHABET, max_size=16),
+)
+def test_a_text_a_regex_matches_holds_one_of_its_literals(pattern: str, text: str) -> None:
+    literals = regex_literals(pattern)
+    if literals is not None and re.search(pattern, text):
+        assert any(literal in text.lower() for literal in literals), (pattern, text, literals)

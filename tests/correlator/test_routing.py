@@ -10,7 +10,7 @@ from canhgac.correlator import Correlator, RuleSet
 from canhgac.correlator._event_view import EventView
 from canhgac.correlator._routing import RoutingIndex
 from canhgac.events import FieldValue
-from canhgac.tests.correlator._events import SYSMON, event, load_inline, windows_event
+from tests.correlator._events import SYSMON, event, load_inline, windows_event
 
 CHANNEL_KEY = ("winlog.channel", "security")
 
@@ -183,3 +183,24 @@ def test_the_index_never_hides_a_matching_rule(
     expected = [rule.info.title for rule in ruleset.rules if rule.matches(one)]
     fired = [alert.rule_title for alert in Correlator(ruleset).process([one])]
     assert fired == expected
+
+
+def test_routing_answers_kept_for_values_do_not_mix_true_and_one() -> None:
+    index = RoutingIndex([{(("flag", "true"),)}, {(("flag", "1"),)}])
+    first = index.route(EventView({"flag": True}))
+    second = index.route(EventView({"flag": 1}))
+    third = index.route(EventView({"flag": (True,)}))
+    fourth = index.route(EventView({"flag": "TRUE"}))
+    assert [route.positions if route else None for route in (first, second, third, fourth)] == [
+        (0,),
+        (1,),
+        (0,),
+        (0,),
+    ]
+
+
+def test_a_user_data_value_routes_like_its_event_data_twin() -> None:
+    index = RoutingIndex([{(("winlog.event_data.EventType", "setvalue"),)}])
+    assert index.route(EventView({"winlog.event_data.EventType": "SetValue"})) is not None
+    assert index.route(EventView({"winlog.user_data.Op.EventType": "SetValue"})) is not None
+    assert index.route(EventView({"winlog.user_data.Op.Other": "SetValue"})) is None

@@ -7,7 +7,12 @@ import pytest
 
 from canhgac.correlator import Correlator, RuleSet
 from canhgac.events import Event
-from canhgac.tests.correlator._events import SYSMON, load_inline, windows_event
+from tests.correlator._events import (
+    SYSMON,
+    load_inline,
+    normalized_windows_event,
+    windows_event,
+)
 
 RULE = """
 title: {title}
@@ -41,7 +46,7 @@ class TestProcessCreation:
 
     def test_security_4688_matches_through_new_process_name(self, tmp_path: Path) -> None:
         ruleset = load_inline(tmp_path, **{"r.yml": PROCESS_RULE})
-        security = windows_event(
+        security = normalized_windows_event(
             "Security", 4688, NewProcessName="C:\\Windows\\System32\\whoami.exe"
         )
         assert titles(ruleset, security) == ["Whoami"]
@@ -55,9 +60,8 @@ class TestProcessCreation:
         )
         ruleset = load_inline(tmp_path, **{"r.yml": rule})
         parent = "C:\\Program Files\\Microsoft Office\\WINWORD.EXE"
-        assert titles(ruleset, windows_event("Security", 4688, ParentProcessName=parent)) == [
-            "Office Child"
-        ]
+        security = normalized_windows_event("Security", 4688, ParentProcessName=parent)
+        assert titles(ruleset, security) == ["Office Child"]
         assert titles(ruleset, windows_event(SYSMON, 1, ParentImage=parent)) == ["Office Child"]
 
     def test_other_event_ids_and_channels_are_not_routed(self, tmp_path: Path) -> None:
@@ -74,7 +78,7 @@ class TestProcessCreation:
         assert stats.events == 0
 
     def test_a_not_filter_on_image_holds_on_4688_events(self, tmp_path: Path) -> None:
-        # Image maps to two names; "not" of their OR must not trip on the absent one.
+        # 4688 events carry ParentImage too (the normalizer's copy of ParentProcessName).
         rule = win_rule(
             "Cmd Not From Explorer",
             "    category: process_creation\n    product: windows",
@@ -83,10 +87,10 @@ class TestProcessCreation:
             "    condition: selection and not filter",
         )
         ruleset = load_inline(tmp_path, **{"r.yml": rule})
-        fired = windows_event(
+        fired = normalized_windows_event(
             "Security", 4688, CommandLine="cmd /c x", ParentProcessName="C:\\x\\svchost.exe"
         )
-        filtered = windows_event(
+        filtered = normalized_windows_event(
             "Security", 4688, CommandLine="cmd /c x", ParentProcessName="C:\\Windows\\explorer.exe"
         )
         assert titles(ruleset, fired, filtered) == ["Cmd Not From Explorer"]

@@ -606,3 +606,15 @@ def test_regression_json_normalizes_like_its_evtx_twin(shared_dir: Path) -> None
         assert from_json == from_evtx, evtx_path.name
         compared += len(from_json)
     assert compared >= 90
+
+
+def test_4688_also_carries_the_sysmon_image_names() -> None:
+    fields = normalize_windows_event(golden("security_4688"), CONTEXT).fields
+    assert fields["winlog.event_data.Image"] == fields["winlog.event_data.NewProcessName"]
+    assert fields["winlog.event_data.ParentImage"] == fields["winlog.event_data.ParentProcessName"]
+    flat = {**FLAT_4688, "Image": "C:\\Tools\\own.exe"}
+    assert normalize_windows_event(flat, CONTEXT).fields["winlog.event_data.Image"] == (
+        "C:\\Tools\\own.exe"
+    )
+    sysmon = normalize_windows_event(golden("sysmon_1"), CONTEXT).fields
+    assert "winlog.event_data.NewProcessName" not in sysmon
