@@ -2,16 +2,27 @@
 official client's `helpers.parallel_bulk` of the same documents, in the same run.
 
     scripts/elasticsearch start
-    .venv/bin/python bench/es_ingest.py [--url URL] [--events 200000] [--batch 1000]
+    .venv/bin/python bench/es_ingest.py [--url URL] [--events 100000] [--rounds 5]
 
 The events are the bundled nginx sample log parsed by canhgac, repeated with distinct
-offsets. The store's run includes everything it does: turning events into documents,
-the spool record (fsync'ed), the bulk requests (the same helper and threads) and the
-checkpoints, until Elasticsearch has acknowledged every document. parallel_bulk runs
-twice: on documents made before the clock starts ("ready", the strict comparison), and
-on documents made from the events as it streams them ("made"). All write into indices
-made from the same templates. The runs alternate, round after round; the median ratio
-over the rounds is the figure (the target: store >= 0.8 x parallel_bulk).
+offsets. Every run writes them all into fresh daily indices made from the store's index
+templates, on the same cluster, with the same refresh policy (none: the indices' own
+refresh interval), the same number of threads and the same documents per bulk request:
+
+- ready: parallel_bulk of documents made before the clock starts (`event_document`,
+  serialized by the client's orjson serializer): the strict comparison;
+- made: parallel_bulk of documents made from the events as it streams them;
+- store: `ElasticsearchStore.write` batch by batch, timed until `flush` says
+  Elasticsearch acknowledged every document: turning events into documents, the spool
+  record (fsync'ed), the bulk requests (the same helper), the checkpoints;
+- lookups: the same through the store, with the ingest pipeline's duplicate check
+  (`known_event_ids`) before each batch, as `IngestPipeline` calls it.
+
+A warm-up writes a few thousand events each way first (untimed). Each round runs every
+kind once, in an order that rotates from round to round; the figure is the median, over
+the rounds, of each round's ratio (the target: store >= 0.8 x ready). It also prints the
+CPU time this process spent an event in each kind (Elasticsearch's is not counted),
+which moves less with the machine's load than the rates do.
 """
 
 import argparse
@@ -34,11 +45,13 @@ from canhgac.collectors._event_builder import EventBuilder, SourceLabels
 from canhgac.events import Event
 from canhgac.parsers import ParseContext, get_parser
 from canhgac.storage import Checkpoint, ElasticsearchStore, WriteBatch
+from canhgac.storage._elasticsearch_bulk import EVENT_CHUNK_SIZE
 from canhgac.storage._elasticsearch_docs import event_document, event_index
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "portal-access.log"
 THREADS = 4
-CHUNK = 500
+WARM_UP_EVENTS = 5_000
+RUNS = ("ready", "made", "store", "lookups")
 
 
 def sample_events(count: int) -> list[Event]:
@@ -70,32 +83,40 @@ def batches(events: Sequence[Event], size: int) -> Iterator[Sequence[Event]]:
         yield events[start : start + size]
 
 
-def run_store(url: str, events: Sequence[Event], batch: int, folder: Path) -> float:
-    """Seconds to write every event through the store, batch by batch."""
+def run_store(
+    url: str, events: Sequence[Event], batch: int, folder: Path, *, lookups: bool = False
+) -> tuple[float, float]:
+    """Seconds (and this process's CPU seconds) to write every event through the store,
+    batch by batch; with `lookups`, asking the store which of each batch's events it has
+    first, as the pipeline does."""
     prefix = f"bench-store-{uuid.uuid4().hex[:8]}"
     with ElasticsearchStore.open(
         url, spool_dir=folder / prefix, index_prefix=prefix, bulk_threads=THREADS
     ) as store:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for n, part in enumerate(batches(events, batch)):
+            if lookups and store.known_event_ids([event.id for event in part]):
+                raise SystemExit("the store knew events it was never given")
             checkpoint = Checkpoint("bench", {"batch": n})
             store.write(WriteBatch(events=part, checkpoints=[checkpoint]))
         # Until Elasticsearch has acknowledged every document, not just the spool.
         if not store.flush():
             raise SystemExit("Elasticsearch did not take every batch")
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         stored = store.counts().events
     drop(url, prefix)
     if stored != len(events):
         raise SystemExit(f"the store kept {stored} of {len(events)} events")
-    return elapsed
+    return elapsed, cpu
 
 
-def run_parallel_bulk(url: str, events: Sequence[Event], folder: Path, *, ready: bool) -> float:
-    """Seconds for helpers.parallel_bulk to create the same documents, made before the
-    clock starts (`ready`) or from the events as they are sent."""
+def run_parallel_bulk(
+    url: str, events: Sequence[Event], folder: Path, *, ready: bool
+) -> tuple[float, float]:
+    """Seconds (and this process's CPU seconds) for helpers.parallel_bulk to create the
+    same documents, made before the clock starts (`ready`) or as they are sent."""
     prefix = f"bench-bulk-{uuid.uuid4().hex[:8]}"
-    # Opening a store installs the same index templates; its documents, made ahead.
+    # Opening a store installs the same index templates.
     ElasticsearchStore.open(url, spool_dir=folder / prefix, index_prefix=prefix).close()
 
     def action(event: Event) -> dict[str, Any]:
@@ -108,24 +129,37 @@ def run_parallel_bulk(url: str, events: Sequence[Event], folder: Path, *, ready:
 
     made = [action(event) for event in events] if ready else None
     with Elasticsearch(url.split(","), serializer=OrjsonSerializer(), request_timeout=60) as es:
+        started, cpu = time.perf_counter(), time.process_time()
+        # Timed, as the store makes them when it first meets their day: the daily indices.
         for index in sorted({event_index(prefix, event.timestamp) for event in events}):
-            es.indices.create(index=index)
-        started = time.perf_counter()
+            es.indices.create(index=index, wait_for_active_shards="1")
         actions: Iterable[dict[str, Any]] = made if made is not None else map(action, events)
         failed = sum(
             1
             for ok, _ in helpers.parallel_bulk(
-                es, actions, thread_count=THREADS, chunk_size=CHUNK, raise_on_error=False
+                es,
+                actions,
+                thread_count=THREADS,
+                chunk_size=EVENT_CHUNK_SIZE,
+                raise_on_error=False,
             )
             if not ok
         )
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         es.indices.refresh(index=f"{prefix}-events-*")
         stored = es.count(index=f"{prefix}-events-*")["count"]
     drop(url, prefix)
     if failed or stored != len(events):
         raise SystemExit(f"parallel_bulk kept {stored} of {len(events)} events ({failed} failed)")
-    return elapsed
+    return elapsed, cpu
+
+
+def run(
+    kind: str, url: str, events: Sequence[Event], batch: int, folder: Path
+) -> tuple[float, float]:
+    if kind in ("store", "lookups"):
+        return run_store(url, events, batch, folder, lookups=kind == "lookups")
+    return run_parallel_bulk(url, events, folder, ready=kind == "ready")
 
 
 def drop(url: str, prefix: str) -> None:
@@ -144,37 +178,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=os.environ.get("CANHGAC_TEST_ES_URL", "http://127.0.0.1:9200"),
         help="Elasticsearch URL(s), comma-separated (default: $CANHGAC_TEST_ES_URL)",
     )
-    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1000, help="events per store.write")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
 
     events = sample_events(args.events)
-    print(f"{len(events)} events, store batches of {args.batch}, {THREADS} bulk threads")
-    rates: dict[str, list[float]] = {"ready": [], "made": [], "store": []}
+    print(
+        f"{len(events)} events, store batches of {args.batch}, {THREADS} bulk threads, "
+        f"{EVENT_CHUNK_SIZE} documents per bulk request"
+    )
+    rates: dict[str, list[float]] = {kind: [] for kind in RUNS}
+    cpu: dict[str, list[float]] = {kind: [] for kind in RUNS}  # µs of this process an event
     with tempfile.TemporaryDirectory(prefix="canhgac-bench-") as folder:
-        for round_number in range(1, args.rounds + 1):
-            for run in rates:
-                if run == "store":
-                    seconds = run_store(args.url, events, args.batch, Path(folder))
-                else:
-                    seconds = run_parallel_bulk(
-                        args.url, events, Path(folder), ready=run == "ready"
-                    )
-                rates[run].append(len(events) / seconds)
-            ready, made, store = (rates[run][-1] for run in ("ready", "made", "store"))
+        for kind in RUNS:
+            run(kind, args.url, events[:WARM_UP_EVENTS], args.batch, Path(folder))
+        for round_number in range(args.rounds):
+            shift = round_number % len(RUNS)
+            for kind in RUNS[shift:] + RUNS[:shift]:
+                seconds, cpu_seconds = run(kind, args.url, events, args.batch, Path(folder))
+                rates[kind].append(len(events) / seconds)
+                cpu[kind].append(cpu_seconds * 1e6 / len(events))
+            ready, made, store, lookups = (rates[kind][-1] for kind in RUNS)
             print(
-                f"round {round_number}: parallel_bulk {ready:,.0f} events/s (documents "
-                f"ready), {made:,.0f} (documents made); store {store:,.0f} events/s: "
-                f"{store / ready:.2f}x, {store / made:.2f}x"
+                f"round {round_number + 1}: parallel_bulk {ready:,.0f} events/s (documents "
+                f"ready), {made:,.0f} (made); store {store:,.0f}: {store / ready:.2f}x ready, "
+                f"{store / made:.2f}x made; with lookups {lookups:,.0f}: "
+                f"{lookups / ready:.2f}x ready"
             )
-    for baseline in ("ready", "made"):
-        ratios = [s / b for s, b in zip(rates["store"], rates[baseline], strict=True)]
+    for kind, baseline in (("store", "ready"), ("store", "made"), ("lookups", "ready")):
+        ratios = [s / b for s, b in zip(rates[kind], rates[baseline], strict=True)]
         print(
-            f"median over {args.rounds} rounds, against documents {baseline}: parallel_bulk "
-            f"{median(rates[baseline]):,.0f} events/s, store {median(rates['store']):,.0f} "
-            f"events/s, ratio {median(ratios):.2f}x (target >= 0.80x)"
+            f"median over {args.rounds} rounds, {kind} against {baseline}: "
+            f"{median(rates[kind]):,.0f} against {median(rates[baseline]):,.0f} events/s, "
+            f"ratio {median(ratios):.2f}x (rounds {min(ratios):.2f}-{max(ratios):.2f}x; "
+            "target >= 0.80x against ready)"
         )
+    # Python's CPU moves less with the machine's load than the rates do.
+    print(
+        "median CPU of this process (µs an event, Elasticsearch's not included): "
+        + ", ".join(f"{kind} {median(cpu[kind]):.1f}" for kind in RUNS)
+    )
     return 0
 
 

@@ -1,6 +1,6 @@
 """The ingest pipeline: collected events → correlator → incidents → store, one batch at a time."""
 
-from canhgac.pipeline._batch import BatchOutcome, CollectedBatch, OutcomeTotals
+from canhgac.pipeline._batch import BatchOutcome, CollectedBatch, OutcomeTotals, PipelineStatus
 from canhgac.pipeline._pipeline import STATE_CHECKPOINT, EventCorrelator, IngestPipeline
 from canhgac.pipeline._worker import PipelineWorker
 
@@ -11,5 +11,6 @@ __all__ = [
     "EventCorrelator",
     "IngestPipeline",
     "OutcomeTotals",
+    "PipelineStatus",
     "PipelineWorker",
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from canhgac.pipeline._batch import BatchOutcome, CollectedBatch, OutcomeTotals
+from canhgac.pipeline._batch import BatchOutcome, CollectedBatch, OutcomeTotals, PipelineStatus
 from canhgac.pipeline._pipeline import IngestPipeline
 from canhgac.storage import StoreError
 
@@ -26,6 +26,11 @@ _STOP = object()
 @dataclass(frozen=True, slots=True)
 class _ClockTick:
     now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    call: Callable[[], None]
 
 
 class PipelineWorker:
@@ -62,10 +67,24 @@ class PipelineWorker:
     def queue_depth(self) -> int:
         return self._queue.qsize()
 
+    def status(self) -> PipelineStatus:
+        """The live view: queue depth and capacity, batches stored, failed writes."""
+        return PipelineStatus(
+            queue_depth=self._queue.qsize(),
+            queue_capacity=self._queue.maxsize,
+            batches=self.totals.batches,
+            failed_writes=self.failed_writes,
+        )
+
     def advance_clock(self, now: datetime) -> None:
         """Queue a clock tick: correlation windows ending before `now` fire. It runs on the
         worker thread, in order with the batches, since the correlator is single-threaded."""
         self._queue.put(_ClockTick(now))
+
+    def call_between_batches(self, call: Callable[[], None]) -> None:
+        """Queue `call` to run on the worker thread, in order with the batches (the rule
+        settings swapped in between two batches). An error it raises is logged."""
+        self._queue.put(_Call(call))
 
     def stop(self, timeout: float = 30.0) -> None:
         """Process what is queued, then stop."""
@@ -78,7 +97,13 @@ class PipelineWorker:
             item = self._queue.get()
             if item is _STOP:
                 return
-            if isinstance(item, _ClockTick):
+            if isinstance(item, _Call):
+                try:
+                    item.call()
+                except Exception:
+                    # The worker thread must outlive a failed maintenance call.
+                    log.exception("a call on the pipeline thread failed")
+            elif isinstance(item, _ClockTick):
                 self._process_until_stored("correlator", partial(self._pipeline.advance, item.now))
             else:
                 assert isinstance(item, CollectedBatch)

@@ -81,6 +81,7 @@ from canhgac.incidents import (
     IncidentUpdate,
 )
 from canhgac.storage._elasticsearch_bulk import (
+    EVENT_CHUNK_SIZE,
     BulkAction,
     BulkFailure,
     ElasticsearchUnavailableError,
@@ -90,6 +91,7 @@ from canhgac.storage._elasticsearch_bulk import (
 from canhgac.storage._elasticsearch_docs import (
     INCIDENT_INTERNAL_FIELDS,
     INDEX_KINDS,
+    SOURCE_COUNTER_FIELDS,
     alert_document,
     alert_from_document,
     api_key_document,
@@ -110,24 +112,61 @@ from canhgac.storage._elasticsearch_docs import (
     incident_document,
     incident_from_document,
     index_templates,
+    kind_mappings,
+    source_counters_from_document,
+    source_counters_increment,
 )
+from canhgac.storage._elasticsearch_docs import searchable_field_name as searchable_name
 from canhgac.storage._elasticsearch_spool import DEFAULT_MAX_BYTES, WriteSpool
-from canhgac.storage._model import (
-    ApiKeyRecord,
-    Checkpoint,
-    IncidentQuery,
-    Page,
-    StoreCounts,
-    WriteBatch,
+from canhgac.storage._elasticsearch_triage import (
+    listing_filters,
+    listing_sort,
+    scope_filter,
+    stats_from_answer,
+    stats_search,
 )
-from canhgac.storage._sqlite import _apply as apply_update
-from canhgac.storage._sqlite import _audit_entries as audit_entries
-from canhgac.storage._sqlite_rows import (
-    decode_cursor,
+from canhgac.storage._encoding import (
     encode_cursor,
     format_time,
     parse_time,
     sql_text,
+)
+from canhgac.storage._event_search import (
+    CheckedEventQuery,
+    check_event_query,
+    es_event_filters,
+    hit_key,
+    wanted_hit,
+)
+from canhgac.storage._incident_changes import (
+    ResponseTimes,
+    apply_update,
+    audit_entries,
+    check_mergeable,
+    comment_entry,
+    merge_entries,
+    merged,
+    response_times,
+)
+from canhgac.storage._incident_listing import (
+    decode_change_cursor,
+    decode_page_cursor,
+    encode_change_cursor,
+    encode_page_cursor,
+)
+from canhgac.storage._model import (
+    ApiKeyRecord,
+    Checkpoint,
+    EventQuery,
+    IncidentChange,
+    IncidentChanges,
+    IncidentQuery,
+    IncidentStats,
+    OrganizationScope,
+    Page,
+    SourceCountersReport,
+    StoreCounts,
+    WriteBatch,
 )
 from canhgac.storage._store import IncidentNotFoundError, StoreError
 
@@ -138,7 +177,7 @@ _MAX_RESULT_WINDOW = 10_000  # Elasticsearch's default index.max_result_window
 _LOOKUP_CHUNK = 1_000  # ids or grouping keys per search
 _BATCHES_PER_SEND = 48  # spooled batches the sender writes together
 _GROWTH_TOKENS_KEPT = 96  # per incident: more than one send's batches, to know them again
-_MAX_WAITING_BYTES = 32 * 1024 * 1024  # spooled, unsent, before `write` waits for room
+_MAX_WAITING_BYTES = 32 * 1024 * 1024  # spooled, not being sent, before `write` waits
 _MEMORY_BYTES = 96 * 1024 * 1024  # spooled batches kept in memory; others are read from disk
 _CATCH_UP_SECONDS = 30.0  # how long a read waits for the batches accepted before it
 _CLOSE_SECONDS = 60.0  # how long `close` waits for the spool to be sent
@@ -147,6 +186,9 @@ _OUTAGE_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)  # between tries to reach Elasticse
 _UNREFRESHED_MAX = 200_000  # event ids remembered before their index is refreshed
 _UNREFRESHED_SECONDS = 30.0
 _KNOWN_REFS_MAX = 50_000
+_COUNTED_BATCHES_KEPT = 96  # per source: more than one send's batches, to know them again
+_PIT_KEEP_ALIVE = "2m"  # between two pages of an event search
+_EVENT_KEYS_PAGE = 1000  # event times read per request of an event search
 
 
 def _utc_now() -> datetime:
@@ -190,6 +232,10 @@ class _Indices:
     @property
     def api_keys(self) -> str:
         return f"{self.prefix}-api-keys"
+
+    @property
+    def source_counters(self) -> str:
+        return f"{self.prefix}-source-counters"
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +284,7 @@ class ElasticsearchStore:
         self._spool = spool
         self._clock = clock
         self._names = _Indices(prefix)
-        self._send_events = helper_sender(client, threads=bulk_threads, chunk_size=1000)
+        self._send_events = helper_sender(client, threads=bulk_threads, chunk_size=EVENT_CHUNK_SIZE)
         self._send = helper_sender(client, threads=1, chunk_size=500)
         # _lock guards the spool, what is known of spooled batches, the outage state
         # and the open incidents seen; _changed tells of batches accepted or sent.
@@ -250,6 +296,7 @@ class ElasticsearchStore:
         self._records: dict[int, dict[str, Any]] = {}
         self._record_sizes: dict[int, int] = {}
         self._memory_bytes = 0
+        self._sending_bytes = 0  # spooled bytes of the batches being sent
         self._spooled_event_ids: set[str] = set()
         self._spooled_event_docs: dict[str, bytes] = {}  # of the batches kept in memory
         self._spooled_incident_ids: set[str] = set()
@@ -483,6 +530,8 @@ class ElasticsearchStore:
                     log.error("cannot read the spool: %s", exc)
                     self._enter_outage(ElasticsearchUnavailableError(str(exc)))
                     continue
+                # `write` fills the next send meanwhile: only what waits counts for room.
+                self._sending_bytes = sum(batch.end - batch.offset for batch in batches)
             try:
                 # On disk before Elasticsearch has any part of them (outside the lock:
                 # `write` goes on meanwhile).
@@ -490,6 +539,7 @@ class ElasticsearchStore:
                 self._apply(records)
             except ElasticsearchUnavailableError as exc:
                 with self._changed:
+                    self._sending_bytes = 0
                     self._enter_outage(exc)
                     self._changed.notify_all()
                 continue
@@ -497,10 +547,12 @@ class ElasticsearchStore:
                 # A bug must not stop the sender for good: log it, wait, try again.
                 log.exception("sending spooled batches to Elasticsearch failed")
                 with self._changed:
+                    self._sending_bytes = 0
                     self._enter_outage(ElasticsearchUnavailableError("an unexpected error"))
                     self._changed.notify_all()
                 continue
             with self._changed:
+                self._sending_bytes = 0
                 try:
                     self._spool.mark_done(*batches)
                     for batch in batches:
@@ -592,6 +644,7 @@ class ElasticsearchStore:
                     f"Elasticsearch refused {len(unstorable)} dead letter(s) "
                     f"({first.status} {first.error}); the batches stay in the spool"
                 )
+            self._apply_source_counters(records)
             # Last: a collector resumes from here only once everything before is stored.
             latest = {
                 name: document for record in records for name, document in record["checkpoints"]
@@ -636,7 +689,9 @@ class ElasticsearchStore:
                 f"Elasticsearch rejected document {action.id} for index {action.index}: "
                 f"{failure.status} {failure.error}"
             ),
-            raw=orjson.dumps(action.source).decode("utf-8"),
+            raw=(
+                action.source if isinstance(action.source, bytes) else orjson.dumps(action.source)
+            ).decode("utf-8"),
             received_at=self._clock(),
         )
         return self._dead_letter_action(letter, "rejected", action.index, action.id)
@@ -786,10 +841,12 @@ class ElasticsearchStore:
                     query={"ids": {"values": chunk}},
                     size=len(chunk),
                     source=False,
+                    track_total_hits=False,  # only the hits are read: no count to make
                     ignore_unavailable=True,
                     allow_no_indices=True,
+                    filter_path="hits.hits._id",
                 )
-                found.update(hit["_id"] for hit in response["hits"]["hits"])
+                found.update(hit["_id"] for hit in response.get("hits", {}).get("hits", []))
         return found
 
     def open_incidents(
@@ -880,7 +937,7 @@ class ElasticsearchStore:
         unreachable the batch stays spooled and is sent when it is back; see the module's
         documentation for what is guaranteed.
         """
-        record, event_docs = self._record_of(batch, self._clock())
+        record, kept, event_docs = self._record_of(batch, self._clock())
         if not any(record[part] for part in _RECORD_PARTS):
             return
         with self._lock:
@@ -896,7 +953,7 @@ class ElasticsearchStore:
         with self._changed:
             # Backpressure: while Elasticsearch keeps up, only a few batches wait for it.
             while (
-                self._spool.size >= _MAX_WAITING_BYTES
+                self._spool.size - self._sending_bytes >= _MAX_WAITING_BYTES
                 and not self._outage_failures
                 and not self._closed
             ):
@@ -908,19 +965,24 @@ class ElasticsearchStore:
                 self._changed.wait(1.0)
             self._check_open()
             spooled = self._spool.append(record)
-            self._remember_spooled(spooled.seq, record, event_docs, spooled.end - spooled.offset)
+            self._remember_spooled(spooled.seq, kept, event_docs, spooled.end - spooled.offset)
             self._remember_batch_refs(batch)
             self._changed.notify_all()
 
     def _record_of(
         self, batch: WriteBatch, now: datetime
-    ) -> tuple[dict[str, Any], dict[str, bytes]]:
-        """The spooled form of a batch (every document ready to send, with its id), and
-        its events' documents by id."""
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, bytes]]:
+        """The spooled form of a batch (every document ready to send, with its id), the
+        same with its events' documents as JSON bytes (kept in memory to send: the bulk
+        helper sends bytes as they are), and its events' documents by id."""
         batch_id = uuid.uuid4().hex
         orders = self._orders(len(batch.dead_letters))
         # Serialized once, for the spool, for Elasticsearch and for reads meanwhile.
         event_docs = {event.id: event_json(event) for event in batch.events}
+        events = [
+            [event.id, event_index(self.prefix, event.timestamp), event_docs[event.id]]
+            for event in batch.events
+        ]
         record = {
             "id": batch_id,
             "now": format_time(now),
@@ -936,20 +998,16 @@ class ElasticsearchStore:
                 [f"{batch_id}-{n}", dead_letter_document(letter, order)]
                 for n, (letter, order) in enumerate(zip(batch.dead_letters, orders, strict=True))
             ],
-            "events": [
-                [
-                    event.id,
-                    event_index(self.prefix, event.timestamp),
-                    orjson.Fragment(event_docs[event.id]),
-                ]
-                for event in batch.events
-            ],
+            "events": [[event_id, index, orjson.Fragment(doc)] for event_id, index, doc in events],
             "checkpoints": [
                 [checkpoint.name, checkpoint_document(checkpoint, now)]
                 for checkpoint in batch.checkpoints
             ],
+            "source_counters": [
+                source_counters_increment(counters) for counters in batch.source_counters
+            ],
         }
-        return record, event_docs
+        return record, {**record, "events": events}, event_docs
 
     def _orders(self, count: int) -> list[int]:
         """Increasing numbers that sort dead letters by arrival, here and across restarts."""
@@ -1169,20 +1227,8 @@ class ElasticsearchStore:
             raise StoreError(f"the page size must be at least 1, not {query.limit}")
         if query.limit >= _MAX_RESULT_WINDOW:
             raise StoreError(f"the page size must be below {_MAX_RESULT_WINDOW}, not {query.limit}")
-        after = decode_cursor(query.cursor) if query.cursor is not None else None
-        filters: list[dict[str, Any]] = []
-        for field, values in (
-            ("status", [s.value for s in query.statuses]),
-            ("severity", [s.value for s in query.severities]),
-            ("system", [sql_text(s) for s in query.systems]),
-            ("organization", [sql_text(org) for org in query.organizations]),
-        ):
-            if values:
-                filters.append({"terms": {field: values}})
-        if query.since is not None:
-            filters.append({"range": {"last_seen": {"gte": format_time(query.since)}}})
-        if query.until is not None:
-            filters.append({"range": {"first_seen": {"lt": format_time(query.until)}}})
+        after = decode_page_cursor(query.cursor, query.sort) if query.cursor is not None else None
+        filters = listing_filters(query)
         self._check_open()
         self._catch_up("incidents")
         self._make_visible("incidents")
@@ -1190,7 +1236,7 @@ class ElasticsearchStore:
             response = self._client.search(
                 index=self._names.incidents,
                 query={"bool": {"filter": filters}},
-                sort=[{"last_seen": "desc"}, {"id": "desc"}],
+                sort=listing_sort(query),
                 search_after=list(after) if after is not None else None,
                 size=query.limit + 1,
                 track_total_hits=True,
@@ -1200,8 +1246,7 @@ class ElasticsearchStore:
         items = [incident_from_document(hit["_source"]) for hit in hits[: query.limit]]
         next_cursor = None
         if len(hits) > query.limit:
-            last = hits[query.limit - 1]["_source"]
-            next_cursor = encode_cursor(last["last_seen"], last["id"])
+            next_cursor = encode_page_cursor(items[-1], query.sort)
         return Page(items=items, total=response["hits"]["total"]["value"], next_cursor=next_cursor)
 
     def get_incident(self, incident_id: str) -> Incident | None:
@@ -1318,6 +1363,107 @@ class ElasticsearchStore:
             totals.append(answer["hits"]["total"]["value"])
         return StoreCounts(*totals)
 
+    # -- loss accounting: a document per source, added to with each batch -----------------
+
+    def _apply_source_counters(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Add the batches' increments to their sources' documents (read, then write if
+        unchanged since), each batch once: the document keeps the ids of the last ones."""
+        by_id: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+        names: dict[str, str] = {}
+        # Spooled by an earlier version, a record may have no counters.
+        for record in records:
+            for n, increment in enumerate(record.get("source_counters", ())):
+                document_id = _source_document_id(increment["source"])
+                names[document_id] = increment["source"]
+                # The token names the batch and the increment's place in it.
+                by_id.setdefault(document_id, []).append((f"{record['id']}:{n}", increment))
+        index = self._names.source_counters
+        pending = sorted(by_id)
+        for _ in range(_CONFLICT_RETRIES):
+            if not pending:
+                return
+            found = self._client.mget(index=index, ids=pending)["docs"]
+            missing = [doc["_id"] for doc in found if not doc.get("found")]
+            if missing:
+                # Created empty first ("exists" is fine): the additions below are then
+                # conditional writes, which a concurrent writer cannot make us lose.
+                empty = [
+                    BulkAction("create", index, document_id, {"source": names[document_id]})
+                    for document_id in missing
+                ]
+                self._refuse_counter_failures(write_bulk(self._send, empty).rejected)
+                continue
+            actions = [
+                action
+                for doc in found
+                if (action := self._counters_action(index, doc, by_id[doc["_id"]])) is not None
+            ]
+            result = write_bulk(self._send, actions)
+            with self._state_lock:
+                self._dirty.add("source-counters")
+            self._refuse_counter_failures(result.rejected)
+            pending = [failure.action.id for failure in result.conflicts]
+        if pending:
+            raise ElasticsearchUnavailableError(
+                "source counters kept changing while being added to; trying later"
+            )
+
+    @staticmethod
+    def _counters_action(
+        index: str, doc: Mapping[str, Any], increments: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> BulkAction | None:
+        stored = doc["_source"]
+        counted: list[str] = stored.get("batches") or []
+        seen = set(counted)
+        new: list[Mapping[str, Any]] = []
+        tokens: list[str] = []
+        for token, increment in increments:
+            if token not in seen:  # else sent before: that batch is counted already
+                seen.add(token)
+                new.append(increment)
+                tokens.append(token)
+        if not new:
+            return None
+        document = {"source": stored["source"]}
+        for name in SOURCE_COUNTER_FIELDS:
+            document[name] = int(stored.get(name) or 0) + sum(int(i[name]) for i in new)
+        for name in ("last_event", "last_batch"):
+            times = [t for t in (stored.get(name), *(i[name] for i in new)) if t is not None]
+            document[name] = max(times, default=None)
+        document["batches"] = [*counted, *tokens][-_COUNTED_BATCHES_KEPT:]
+        return BulkAction(
+            "index",
+            index,
+            doc["_id"],
+            document,
+            if_seq_no=doc["_seq_no"],
+            if_primary_term=doc["_primary_term"],
+        )
+
+    @staticmethod
+    def _refuse_counter_failures(rejected: Sequence[BulkFailure]) -> None:
+        if rejected:
+            first = rejected[0]
+            raise StoreError(
+                f"Elasticsearch refused the source counters {first.action.id} "
+                f"({first.status} {first.error}); the batches stay in the spool"
+            )
+
+    def source_counters(self) -> SourceCountersReport:
+        """Every source's counters, by source name, with their totals."""
+        self._check_open()
+        self._catch_up()
+        self._make_visible("source-counters")
+        with _translated("reading the source counters", self.hosts):
+            response = self._client.search(
+                index=self._names.source_counters,
+                query={"match_all": {}},
+                size=_MAX_RESULT_WINDOW,
+            )
+        return SourceCountersReport.of(
+            source_counters_from_document(hit["_source"]) for hit in response["hits"]["hits"]
+        )
+
     # -- analyst actions ---------------------------------------------------------------
 
     def update_incident(self, incident_id: str, update: IncidentUpdate, actor: str) -> Incident:
@@ -1350,6 +1496,10 @@ class ElasticsearchStore:
                 if not entries:
                     return current
                 history = [*(source.get("history") or []), *map(audit_document, entries)]
+                stored = ResponseTimes(
+                    source.get("acknowledge_seconds"), source.get("resolve_seconds")
+                )
+                times = response_times(stored, current, changed, now)
                 try:
                     self._client.update(
                         index=self._names.incidents,
@@ -1357,6 +1507,10 @@ class ElasticsearchStore:
                         doc={
                             "status": changed.status.value,
                             "assignee": sql_text(changed.assignee),
+                            "severity": changed.severity.value,
+                            "severity_rank": changed.severity.rank,
+                            "acknowledge_seconds": times.acknowledge,
+                            "resolve_seconds": times.resolve,
                             "updated_at": format_time(now),
                             "history": history,
                         },
@@ -1376,6 +1530,203 @@ class ElasticsearchStore:
         raise StoreError(
             f"incident {incident_id!r} kept changing while it was being updated; try again"
         )
+
+    # -- incident triage ---------------------------------------------------------------
+
+    def _read_incident(self, incident_id: str, action: str) -> dict[str, Any]:
+        """The incident's stored document with its _seq_no and _primary_term, or
+        IncidentNotFoundError."""
+        with _translated(action, self.hosts):
+            try:
+                response = self._client.get(index=self._names.incidents, id=incident_id)
+            except NotFoundError:
+                raise IncidentNotFoundError(
+                    f"there is no incident {incident_id!r}; list incidents to find its id"
+                ) from None
+        return dict(response)
+
+    def _rewrite_incident(self, read: Mapping[str, Any], doc: Mapping[str, Any]) -> bool:
+        """Update the incident as read, if unchanged since (False: read it again)."""
+        try:
+            self._client.update(
+                index=self._names.incidents,
+                id=read["_id"],
+                doc=dict(doc),
+                if_seq_no=read["_seq_no"],
+                if_primary_term=read["_primary_term"],
+                refresh=True,
+            )
+        except ConflictError:
+            return False
+        return True
+
+    def add_comment(self, incident_id: str, text: str, actor: str) -> AuditEntry:
+        """Add a comment to the incident's audit trail. Raises IncidentNotFoundError."""
+        entry = comment_entry(incident_id, text, actor, self._clock())
+        self._check_open()
+        self._catch_up("incidents")
+        for _ in range(_CONFLICT_RETRIES):
+            read = self._read_incident(incident_id, "commenting an incident")
+            history = [*(read["_source"].get("history") or []), audit_document(entry)]
+            with _translated("commenting an incident", self.hosts):
+                if self._rewrite_incident(read, {"history": history}):
+                    return entry
+        raise StoreError(f"incident {incident_id!r} kept changing while commenting; try again")
+
+    def merge_incidents(
+        self, target_id: str, source_id: str, actor: str, reason: str | None
+    ) -> Incident:
+        """Merge the source into the target (see Store). Without transactions, in an
+        order that a failure midway can only leave the source merged with some of its
+        alerts moved (merging again is refused; the audit trail says what was done):
+        the source is marked merged, its alerts move, then the target grows."""
+        self._check_open()
+        self._catch_up("incidents")
+        now = self._clock()
+        action = "merging incidents"
+        for attempt in range(_CONFLICT_RETRIES + 1):
+            if attempt == _CONFLICT_RETRIES:
+                raise StoreError(f"incident {source_id!r} kept changing while merging; try again")
+            target = incident_from_document(self._read_incident(target_id, action)["_source"])
+            read = self._read_incident(source_id, action)
+            source = incident_from_document(read["_source"])
+            check_mergeable(target, source)
+            _, folded = merged(target, source, now)
+            into_target, into_source = merge_entries(target, source, actor, reason, now)
+            history = [*(read["_source"].get("history") or []), *map(audit_document, into_source)]
+            doc = {
+                "status": folded.status.value,
+                "merged_into": folded.merged_into,
+                "window_closed": True,
+                "updated_at": format_time(now),
+                "history": history,
+            }
+            with _translated(action, self.hosts):
+                if self._rewrite_incident(read, doc):
+                    break
+        with self._lock:
+            key = self._ref_keys.pop(source_id, None)
+            if key is not None:
+                self._known_refs.pop(key, None)
+        self._move_alerts(source_id, target_id)
+        for _ in range(_CONFLICT_RETRIES):
+            read = self._read_incident(target_id, action)
+            grown, _ = merged(incident_from_document(read["_source"]), source, now)
+            history = [*(read["_source"].get("history") or []), *map(audit_document, into_target)]
+            grown_doc: dict[str, Any] = {
+                "alert_count": grown.alert_count,
+                "first_seen": format_time(grown.first_seen),
+                "last_seen": format_time(grown.last_seen),
+                "severity": grown.severity.value,
+                "severity_rank": grown.severity.rank,
+                "updated_at": format_time(now),
+                "history": history,
+            }
+            with _translated(action, self.hosts):
+                if self._rewrite_incident(read, grown_doc):
+                    return grown
+        raise StoreError(f"incident {target_id!r} kept changing while merging; try again")
+
+    def _move_alerts(self, source_id: str, target_id: str) -> None:
+        """Point the alerts of `source_id` to `target_id`, page by page."""
+        index = self._names.alerts
+        with _translated("moving alerts", self.hosts):
+            while True:
+                self._client.indices.refresh(index=index)
+                response = self._client.search(
+                    index=index,
+                    query={"bool": {"filter": [{"term": {"incident_id": source_id}}]}},
+                    size=_LOOKUP_CHUNK,
+                    source=False,
+                )
+                hits = response["hits"]["hits"]
+                if not hits:
+                    return
+                actions = [
+                    BulkAction("update", index, hit["_id"], {"incident_id": target_id})
+                    for hit in hits
+                ]
+                refused = write_bulk(self._send, actions).rejected
+                if refused:
+                    first = refused[0]
+                    raise StoreError(
+                        f"Elasticsearch refused to move alert {first.action.id} "
+                        f"({first.status} {first.error}); merge again to finish"
+                    )
+                with self._state_lock:
+                    self._dirty.add("alerts")
+
+    def incident_stats(
+        self, since: datetime | None, until: datetime | None, scope: OrganizationScope
+    ) -> IncidentStats:
+        """The dashboard's figures (see Store), from one search's aggregations."""
+        self._check_open()
+        self._catch_up("incidents")
+        self._make_visible("incidents")
+        now = self._clock()
+        with _translated("computing incident statistics", self.hosts):
+            answer = self._client.search(
+                index=self._names.incidents, **stats_search(since, until, scope, now)
+            )
+        return stats_from_answer(answer.body, until, now)
+
+    def incidents_changed_since(
+        self, cursor: str | None, scope: OrganizationScope, limit: int = 200
+    ) -> IncidentChanges:
+        """The incidents created or changed after `cursor` (see Store).
+
+        The incidents index has one shard, whose sequence numbers order every write:
+        the cursor is one. Only writes up to the shard's local checkpoint (every write
+        before it is done) are read, after a refresh, so none is skipped that is still
+        being written. "created" is an incident written once (version 1): one created
+        and changed again since the cursor comes as a change."""
+        if not 1 <= limit < _MAX_RESULT_WINDOW:
+            raise StoreError(f"the page size must be 1 to {_MAX_RESULT_WINDOW - 1}, not {limit}")
+        after = None if cursor is None else decode_change_cursor(cursor)
+        self._check_open()
+        self._catch_up("incidents")
+        index = self._names.incidents
+        with _translated("reading incident changes", self.hosts):
+            stats = self._client.indices.stats(
+                index=index, metric="docs", level="shards", filter_path="indices.*.shards"
+            )
+            copies = [
+                copy["seq_no"]["local_checkpoint"]
+                for shards in stats["indices"][index]["shards"].values()
+                for copy in shards
+            ]
+            done = min(copies) if copies else -1
+            if after is None or done <= after:
+                return IncidentChanges((), encode_change_cursor(done if after is None else after))
+            self._client.indices.refresh(index=index)
+            response = self._client.search(
+                index=index,
+                query={
+                    "bool": {
+                        "filter": [
+                            {"range": {"_seq_no": {"gt": after, "lte": done}}},
+                            *scope_filter(scope),
+                        ]
+                    }
+                },
+                sort=[{"_seq_no": "asc"}],
+                size=limit,
+                version=True,
+                seq_no_primary_term=True,
+                track_total_hits=False,
+                source_excludes=list(INCIDENT_INTERNAL_FIELDS),
+            )
+        hits = response["hits"]["hits"]
+        changes = tuple(
+            IncidentChange(
+                incident_from_document(hit["_source"]),
+                created=hit["_version"] == 1,
+                cursor=encode_change_cursor(hit["_seq_no"]),
+            )
+            for hit in hits
+        )
+        end = hits[-1]["_seq_no"] if len(hits) >= limit else done
+        return IncidentChanges(changes, encode_change_cursor(end))
 
     # -- API keys ----------------------------------------------------------------------
 
@@ -1445,8 +1796,197 @@ class ElasticsearchStore:
                 )
         return True
 
+    # -- scheduled detection: stored events by time ------------------------------------
 
-_RECORD_PARTS = ("incidents", "growths", "alerts", "dead_letters", "events", "checkpoints")
+    def event_pages(
+        self, since: datetime, until: datetime, page_size: int = 1000
+    ) -> Iterator[list[Event]]:
+        """The stored events with since <= timestamp < until (Elasticsearch keeps times
+        to the millisecond), oldest first, in pages of at most `page_size`: search_after
+        over a point in time, so the pages are one consistent view."""
+        yield from self._event_search({"match_all": {}}, since, until, page_size)
+
+    def lucene_event_pages(
+        self, query: str, since: datetime, until: datetime, page_size: int = 1000
+    ) -> Iterator[list[Event]]:
+        """Like `event_pages`, only the events matching the Lucene `query` (a
+        query_string query over the event fields). Raises StoreError when Elasticsearch
+        refuses the query."""
+        lucene = {"query_string": {"query": query, "analyze_wildcard": True}}
+        yield from self._event_search(lucene, since, until, page_size)
+
+    @staticmethod
+    def searchable_field(name: str) -> bool:
+        """Whether queries can search this event field: only the mapped ECS fields and
+        `labels.*` are indexed; the others are stored, not searchable."""
+        return searchable_name(name)
+
+    def known_alert_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of these alert ids are stored (accepted batches included)."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return set()
+        self._check_open()
+        self._catch_up("incidents")
+        self._make_visible("alerts")
+        found: set[str] = set()
+        with _translated("looking up alert ids", self.hosts):
+            for start in range(0, len(wanted), _LOOKUP_CHUNK):
+                chunk = wanted[start : start + _LOOKUP_CHUNK]
+                response = self._client.search(
+                    index=self._names.alerts,
+                    query={"ids": {"values": chunk}},
+                    size=len(chunk),
+                    source=False,
+                )
+                found.update(hit["_id"] for hit in response["hits"]["hits"])
+        return found
+
+    # -- event search --------------------------------------------------------------------
+
+    def search_events(self, query: EventQuery) -> Page[Event]:
+        """One page of matching events, newest first, ties by id (see Store).
+
+        `@timestamp` is indexed to the millisecond and ids cannot be sorted on, so the
+        exact order is made here: over a point in time, the matching events' times are
+        read newest first until every event of the millisecond holding the page's last
+        one is read; only the page's own documents are fetched whole. A millisecond
+        holding many events (logs with whole-second times) is read whole for each page.
+        Raises EventQueryError for a field Elasticsearch does not index.
+        """
+        checked = check_event_query(query)
+        filters = es_event_filters(checked)
+        self._check_open()
+        self._catch_up()
+        self._settle_events(force=True)
+        keys = self._newest_event_keys(checked, filters)
+        page = keys[: query.limit]
+        found: list[dict[str, Any]] = []
+        if page:
+            with _translated("reading the events found", self.hosts):
+                found = self._client.mget(
+                    docs=[{"_index": index, "_id": event_id} for _, event_id, index in page]
+                )["docs"]
+        events = [
+            event_from_document(doc["_id"], doc["_source"]) for doc in found if doc.get("found")
+        ]
+        next_cursor = encode_cursor(*page[-1][:2]) if len(keys) > query.limit else None
+        return Page(items=events, total=len(events), next_cursor=next_cursor)
+
+    def _newest_event_keys(
+        self, checked: CheckedEventQuery, filters: list[dict[str, Any]]
+    ) -> list[tuple[str, str, str]]:
+        """(time text, id, index) of the first `limit + 1` matching events in the
+        search's exact order (fewer when there are no more)."""
+        wanted = checked.query.limit + 1
+        keys: list[tuple[str, str, str]] = []
+        with _translated("searching events", self.hosts):
+            opened = self._client.open_point_in_time(
+                index=self._names.events,
+                keep_alive=_PIT_KEEP_ALIVE,
+                ignore_unavailable=True,
+                allow_partial_search_results=False,
+            )
+        pit_id: str = opened["id"]
+        try:
+            after: list[Any] | None = None
+            boundary: int | None = None  # the millisecond of the `wanted`-th event
+            while True:
+                with _translated("searching events", self.hosts):
+                    response = self._client.search(
+                        pit={"id": pit_id, "keep_alive": _PIT_KEEP_ALIVE},
+                        query={"bool": {"filter": filters}},
+                        sort=[{"@timestamp": "desc"}, {"_shard_doc": "desc"}],
+                        search_after=after,
+                        size=_EVENT_KEYS_PAGE,
+                        source_includes=["@timestamp"],
+                        track_total_hits=False,
+                    )
+                pit_id = response.get("pit_id", pit_id)
+                hits = response["hits"]["hits"]
+                for hit in hits:
+                    millisecond = int(hit["sort"][0])
+                    if boundary is not None and millisecond < boundary:
+                        keys.sort(reverse=True)
+                        return keys[:wanted]
+                    time_text, event_id = hit_key(hit)
+                    if wanted_hit(checked, time_text, event_id):
+                        keys.append((time_text, event_id, hit["_index"]))
+                        if len(keys) == wanted:
+                            boundary = millisecond
+                if len(hits) < _EVENT_KEYS_PAGE:
+                    keys.sort(reverse=True)
+                    return keys[:wanted]
+                after = hits[-1]["sort"]
+        finally:
+            try:
+                self._client.close_point_in_time(id=pit_id)
+            except (ApiError, TransportError) as exc:
+                # It expires by itself after _PIT_KEEP_ALIVE.
+                log.debug("closing a point in time failed: %s", exc)
+
+    def _event_search(
+        self, query: Mapping[str, Any], since: datetime, until: datetime, page_size: int
+    ) -> Iterator[list[Event]]:
+        if not 1 <= page_size <= _MAX_RESULT_WINDOW:
+            raise StoreError(f"the page size must be 1 to {_MAX_RESULT_WINDOW}, not {page_size}")
+        self._check_open()
+        if not self._catch_up():
+            raise ElasticsearchUnavailableError(
+                "events are searched once Elasticsearch has every spooled batch; "
+                "it has not got them yet"
+            )
+        self._settle_events(force=True)
+        window = {"range": {"@timestamp": {"gte": format_time(since), "lt": format_time(until)}}}
+        with _translated("searching events", self.hosts):
+            opened = self._client.open_point_in_time(
+                index=self._names.events,
+                keep_alive=_PIT_KEEP_ALIVE,
+                ignore_unavailable=True,
+                allow_partial_search_results=False,
+            )
+        pit_id: str = opened["id"]
+        try:
+            after: list[Any] | None = None
+            while True:
+                with _translated("searching events", self.hosts):
+                    response = self._client.search(
+                        pit={"id": pit_id, "keep_alive": _PIT_KEEP_ALIVE},
+                        query={"bool": {"must": [query], "filter": [window]}},
+                        sort=[{"@timestamp": "asc"}, {"_shard_doc": "asc"}],
+                        search_after=after,
+                        size=page_size,
+                        track_total_hits=False,
+                    )
+                pit_id = response.get("pit_id", pit_id)
+                hits = response["hits"]["hits"]
+                if hits:
+                    yield [event_from_document(hit["_id"], hit["_source"]) for hit in hits]
+                if len(hits) < page_size:
+                    return
+                after = hits[-1]["sort"]
+        finally:
+            try:
+                self._client.close_point_in_time(id=pit_id)
+            except (ApiError, TransportError) as exc:
+                # It expires by itself after _PIT_KEEP_ALIVE.
+                log.debug("closing a point in time failed: %s", exc)
+
+
+_RECORD_PARTS = (
+    "incidents",
+    "growths",
+    "alerts",
+    "dead_letters",
+    "events",
+    "checkpoints",
+    "source_counters",
+)
+
+
+def _source_document_id(source: str) -> str:
+    """A source's counters document id: fixed length, whatever the source's name."""
+    return hashlib.blake2b(source.encode("utf-8", "replace"), digest_size=16).hexdigest()
 
 
 def _install(
@@ -1462,6 +2002,14 @@ def _install(
         except ApiError as exc:
             if _error_type(exc) != "resource_already_exists_exception":
                 raise
+            if kind in _MAPPINGS_ADDED_TO:
+                # Fields added since the index was made (additions only: Elasticsearch
+                # refuses a changed type, which fails the setup with its reason).
+                client.indices.put_mapping(index=f"{prefix}-{kind}", **kind_mappings(kind))
+
+
+_MAPPINGS_ADDED_TO = ("incidents", "api-keys")
+"""The fixed indices whose mappings grew after release (issue 5: incident triage)."""
 
 
 def _require_version(client: Elasticsearch) -> None:

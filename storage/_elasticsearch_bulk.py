@@ -21,6 +21,9 @@ from canhgac.storage._store import StoreError
 
 Outcome = Literal["stored", "exists", "retry", "rejected"]
 
+EVENT_CHUNK_SIZE = 1000
+"""Events per bulk request (at most; a send's share per thread when smaller)."""
+
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 """Seconds to wait before each new try of the documents Elasticsearch was too busy for."""
 
@@ -149,13 +152,14 @@ def helper_sender(client: Elasticsearch, *, threads: int, chunk_size: int) -> Se
 
     def send(actions: Sequence[BulkAction]) -> Iterable[tuple[bool, dict[str, Any]]]:
         if threads > 1 and len(actions) >= 2 * _MIN_PARALLEL_CHUNK:
-            # Every thread gets a share of the batch, so all of them work on it at once.
-            share = -(-len(actions) // threads)
+            # Chunks of one size, as many for every thread: none idles before the end.
+            rounds = -(-len(actions) // (threads * chunk_size))
+            share = -(-len(actions) // (threads * rounds))
             return helpers.parallel_bulk(
                 client,
                 actions,  # type: ignore[arg-type]  # expanded by BulkAction.expand
                 thread_count=threads,
-                chunk_size=min(chunk_size, max(_MIN_PARALLEL_CHUNK, share)),
+                chunk_size=max(_MIN_PARALLEL_CHUNK, share),
                 **options,
             )
         return helpers.streaming_bulk(

@@ -10,6 +10,17 @@ joins both, so an event reads back equal to the one written, whatever its fields
 Typed fields (ip, long, double, date) ignore malformed values: a bad value is kept in
 the document and left out of the index, instead of failing the whole document.
 
+Besides the ECS fields, the Windows and Linux audit families are indexed: every
+`winlog.*` and `auditd.*` name of a plain shape (`FAMILY_PREFIXES`), as keywords (the
+ids and pids as longs), by dynamic templates. Those objects do not make sub-objects
+(`subobjects: false`): `winlog.user_data.A` and `winlog.user_data.A.B` are two leaves,
+so no name can conflict with another's object.
+
+Every keyword field of an event also has a lower-cased copy, `<name>.caseless` (a
+`lowercase` normalizer, which Elasticsearch also applies to the terms, wildcards and
+regular expressions searched on it): Sigma matches strings regardless of case, and
+scheduled detection's Lucene queries search those copies (see scheduled/_lucene.py).
+
 Times that the store sorts or compares (incident first/last seen, alert times, audit
 times) are fixed-width UTC text as in SQLite (`format_time`), mapped as keyword: text
 order is time order to the microsecond. Each kind also has a `@timestamp` date field
@@ -22,6 +33,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -29,8 +41,7 @@ import orjson
 from canhgac.correlator import Alert, Severity
 from canhgac.events import DeadLetter, Event, FieldValue
 from canhgac.incidents import AuditEntry, GroupKey, Incident, IncidentStatus
-from canhgac.storage._model import ApiKeyRecord, Checkpoint, Role
-from canhgac.storage._sqlite_rows import (
+from canhgac.storage._encoding import (
     dump_json,
     event_fields,
     format_time,
@@ -38,6 +49,7 @@ from canhgac.storage._sqlite_rows import (
     parse_time,
     sql_text,
 )
+from canhgac.storage._model import ApiKeyRecord, Checkpoint, Role, SourceCounters
 from canhgac.storage._store import StoreError
 
 EXTRA_FIELDS = "canhgac.fields"
@@ -144,18 +156,82 @@ ECS_FIELD_TYPES: Mapping[str, str] = {
     "user_agent.original": _TEXT_KEYWORD,
     "dns.question.name": _KEYWORD,
     "error.message": _TEXT,
+    # processes (Linux process creation rules read the parent too)
+    "process.parent.executable": _LONG_KEYWORD,
+    "process.parent.command_line": _TEXT_KEYWORD,
+    "process.parent.name": _KEYWORD,
+    "url.extension": _KEYWORD,
+    "http.request.mime_type": _KEYWORD,
+    # network captures and flows
+    "event.duration": _LONG,
+    "source.packets": _LONG,
+    "destination.packets": _LONG,
+    "network.packets": _LONG,
+    "network.type": _KEYWORD,
+    "network.iana_number": _KEYWORD,
+    "dns.id": _KEYWORD,
+    "dns.type": _KEYWORD,
+    "dns.op_code": _KEYWORD,
+    "dns.response_code": _KEYWORD,
+    "dns.header_flags": _KEYWORD,
+    "dns.question.type": _KEYWORD,
+    "dns.question.class": _KEYWORD,
+    "dns.question.registered_domain": _KEYWORD,
+    "dns.question.subdomain": _KEYWORD,
+    "dns.question.top_level_domain": _KEYWORD,
+    "dns.answers.name": _KEYWORD,
+    "dns.answers.type": _KEYWORD,
+    "dns.answers.class": _KEYWORD,
+    "dns.answers.data": _LONG_KEYWORD,
+    "dns.answers.ttl": _LONG,
+    "dns.resolved_ip": _IP,
+    "tls.version": _KEYWORD,
+    "tls.version_protocol": _KEYWORD,
+    "tls.established": _KEYWORD,
+    "tls.client.server_name": _KEYWORD,
+    "tls.client.ja3": _KEYWORD,
+    "tls.client.ja4": _KEYWORD,
+    "tls.client.supported_protocols": _KEYWORD,
+    "tls.server.hash.sha256": _KEYWORD,
+    "tls.server.x509.subject.common_name": _LONG_KEYWORD,
+    "tls.server.x509.issuer.common_name": _LONG_KEYWORD,
+    "tls.server.x509.not_before": _DATE,
+    "tls.server.x509.not_after": _DATE,
     "rule.name": _KEYWORD,
 }
 """The event fields indexed with an explicit ECS type; `labels.<name>` are keywords too."""
 
-_ECS_NAMES = frozenset(ECS_FIELD_TYPES)
+FAMILY_PREFIXES = ("winlog.", "auditd.")
+"""Field families indexed by name shape (`searchable_field_name`), as keywords but for
+`FAMILY_LONGS`: the Windows normalizer's winlog.* and the Linux audit records' auditd.*."""
+
+FAMILY_LONGS: Mapping[str, str] = {
+    "winlog.event_id": _LONG,
+    "winlog.record_id": _LONG,
+    "winlog.process.pid": _LONG,
+    "winlog.process.thread.id": _LONG,
+}
+
+CASELESS = "caseless"
+"""The sub-field holding a keyword field's value lower-cased: `<name>.caseless`."""
+
+_KEYWORD_KINDS = frozenset({_KEYWORD, _LONG_KEYWORD, _TEXT_KEYWORD})
+# A family name: dotted parts of plain characters (Windows EventData names, audit keys).
+_FAMILY_NAME = re.compile(r"(?:winlog|auditd)(?:\.[A-Za-z0-9_@$-]{1,100}){1,8}")
 
 # labels.<name>: ECS labels are flat keywords; a deeper name would need an object there.
 _LABEL_NAME = re.compile(r"labels\.[A-Za-z0-9][A-Za-z0-9_@-]{0,99}")
 _PREFIX = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
 _TEMPLATE_PRIORITY = 500
 
-INDEX_KINDS = ("incidents", "alerts", "dead-letters", "checkpoints", "api-keys")
+INDEX_KINDS = (
+    "incidents",
+    "alerts",
+    "dead-letters",
+    "checkpoints",
+    "api-keys",
+    "source-counters",
+)
 """The store's indices besides the daily event indices, each `<prefix>-<kind>`."""
 
 
@@ -212,10 +288,34 @@ def utc_text(moment: datetime) -> str:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _searchable_name(name: str) -> bool:
-    return name in ECS_FIELD_TYPES or (
-        name.startswith("labels.") and _LABEL_NAME.fullmatch(name) is not None
-    )
+@lru_cache(maxsize=4096)
+def field_kind(name: str) -> str | None:
+    """How the event field `name` is indexed (one of the kinds of `ECS_FIELD_TYPES`), or
+    None when the document keeps it in `canhgac.fields`, unindexed."""
+    kind = ECS_FIELD_TYPES.get(name)
+    if kind is not None:
+        return kind
+    if name.startswith("labels."):
+        return _KEYWORD if _LABEL_NAME.fullmatch(name) else None
+    if name.startswith(FAMILY_PREFIXES) and _FAMILY_NAME.fullmatch(name):
+        # `<name>.caseless` would be a second leaf beside the sub-field of `<name>`.
+        if name.endswith("." + CASELESS):
+            return None
+        return FAMILY_LONGS.get(name, _LONG_KEYWORD)
+    return None
+
+
+def _document_name(name: str) -> bool:
+    return field_kind(name) is not None
+
+
+def searchable_field_name(name: str) -> bool:
+    """Whether Elasticsearch indexes the event field `name`: the mapped ECS fields,
+    `labels.*`, the plain names of `FAMILY_PREFIXES`, and `<keyword field>.caseless`."""
+    if field_kind(name) is not None:
+        return True
+    base, dot, last = name.rpartition(".")
+    return bool(dot) and last == CASELESS and field_kind(base) in _KEYWORD_KINDS
 
 
 def _exact_scalar(value: object) -> bool:
@@ -246,7 +346,7 @@ def event_document(event: Event) -> dict[str, Any]:
     extra: dict[str, FieldValue] = {}
     # The hot path of every ingest: plain checks, inlined for the common cases.
     for name, value in event.fields.items():
-        if not _searchable_name(name):
+        if not _document_name(name):
             extra[name] = value
             continue
         if type(value) is tuple:
@@ -286,18 +386,24 @@ def _finite_floats(values: Iterable[object]) -> bool:
     return True
 
 
+@lru_cache(maxsize=1024)
+def _all_searchable(names: tuple[str, ...]) -> bool:
+    # Events of one source carry the same names: each set is checked once.
+    return all(_document_name(name) for name in names)
+
+
 def event_json(event: Event) -> bytes:
     """`event_document(event)` as JSON bytes, made without building the document when
     every field is searchable and JSON carries every value exactly (the usual case)."""
     fields = event.fields
-    others = fields.keys() - _ECS_NAMES
-    if all(_LABEL_NAME.fullmatch(name) for name in others) and _finite_floats(fields.values()):
+    if _all_searchable(tuple(fields)):
         try:
             # orjson refuses lone surrogates and integers beyond 64 bits: the slow path.
             body = orjson.dumps(fields)
         except orjson.JSONEncodeError:
-            pass
-        else:
+            body = b""
+        # orjson writes NaN and infinities as null: only a body with a null can hold one.
+        if body and (b"null" not in body or _finite_floats(fields.values())):
             stamp = b'{"@timestamp":"' + utc_text(event.timestamp).encode("ascii") + b'"'
             return stamp + (b"," + body[1:] if len(body) > 2 else b"}")
     return orjson.dumps(event_document(event))
@@ -410,7 +516,19 @@ def incident_from_document(source: Mapping[str, Any]) -> Incident:
         alert_count=source["alert_count"],
         created_at=parse_time(source["created_at"]),
         updated_at=parse_time(source["updated_at"]),
+        merged_into=source.get("merged_into"),
     )
+
+
+INCIDENT_TEXT_FIELDS = (
+    "title.text",
+    "rule_title.text",
+    "entity_value.text",
+    "system.text",
+    "organization.text",
+    "assignee.text",
+)
+"""The full-text sub-fields the incident listing's free text searches."""
 
 
 def audit_document(entry: AuditEntry) -> dict[str, Any]:
@@ -488,6 +606,7 @@ def api_key_document(record: ApiKeyRecord) -> dict[str, Any]:
         "key_hash": record.key_hash,
         "created_at": format_time(record.created_at),
         "revoked": record.revoked,
+        "organizations": [sql_text(name) for name in record.organizations],
     }
 
 
@@ -499,10 +618,62 @@ def api_key_from_document(source: Mapping[str, Any]) -> ApiKeyRecord:
         key_hash=source["key_hash"],
         created_at=parse_time(source["created_at"]),
         revoked=bool(source["revoked"]),
+        organizations=tuple(source.get("organizations") or ()),
     )
 
 
 # -- mappings ----------------------------------------------------------------------------
+
+
+# -- loss accounting: one document per source ----------------------------------------
+
+SOURCE_COUNTER_FIELDS = (
+    "received",
+    "parsed",
+    "dead_lettered",
+    "duplicates",
+    "aggregated",
+    "dropped",
+    "late",
+)
+"""The counters of a source document, each added to by the batches."""
+
+
+def source_counters_mappings() -> dict[str, Any]:
+    return {
+        **_keywords(long=("source",)),
+        **_times("last_event", "last_batch"),
+        **{name: {"type": "long"} for name in SOURCE_COUNTER_FIELDS},
+        # The batches already added in, so that sending one twice adds it once.
+        "batches": {"type": "keyword", "index": False, "doc_values": False},
+    }
+
+
+def source_counters_increment(counters: SourceCounters) -> dict[str, Any]:
+    """A batch's increment of one source's counters, as spooled."""
+    return {
+        "source": sql_text(counters.source),
+        **{name: getattr(counters, name) for name in SOURCE_COUNTER_FIELDS},
+        "last_event": None if counters.last_event is None else format_time(counters.last_event),
+        "last_batch": None if counters.last_batch is None else format_time(counters.last_batch),
+    }
+
+
+def source_counters_from_document(source: Mapping[str, Any]) -> SourceCounters:
+    last_event, last_batch = source.get("last_event"), source.get("last_batch")
+    count = {name: int(source.get(name) or 0) for name in SOURCE_COUNTER_FIELDS}
+    return SourceCounters(
+        source=source["source"],
+        received=count["received"],
+        parsed=count["parsed"],
+        dead_lettered=count["dead_lettered"],
+        duplicates=count["duplicates"],
+        aggregated=count["aggregated"],
+        dropped=count["dropped"],
+        late=count["late"],
+        last_event=None if last_event is None else parse_time(last_event),
+        last_batch=None if last_batch is None else parse_time(last_batch),
+    )
 
 
 def _field_mapping(kind: str) -> dict[str, Any]:
@@ -537,24 +708,71 @@ def _keywords(*names: str, long: Sequence[str] = ()) -> dict[str, dict[str, Any]
     return fields
 
 
+def _event_field_mapping(kind: str) -> dict[str, Any]:
+    """An event field's mapping: keywords with their `.caseless` copy."""
+    mapping = _field_mapping(kind)
+    if kind in _KEYWORD_KINDS:
+        caseless = {
+            "type": "keyword",
+            "ignore_above": mapping["ignore_above"],
+            "normalizer": CASELESS,
+        }
+        mapping["fields"] = {**mapping.get("fields", {}), CASELESS: caseless}
+    return mapping
+
+
+EVENT_ANALYSIS: Mapping[str, Any] = {
+    "normalizer": {CASELESS: {"type": "custom", "filter": ["lowercase"]}}
+}
+"""The event indices' analysis settings: the normalizer of the `.caseless` sub-fields."""
+
+EVENT_FIELDS_LIMIT = 10_000
+"""The most fields an event index maps; the families' names beyond it are kept unindexed
+(`ignore_dynamic_beyond_limit`) rather than failing the event."""
+
+
 def event_mappings() -> dict[str, Any]:
-    fields = {name: _field_mapping(kind) for name, kind in ECS_FIELD_TYPES.items()}
+    fields = {name: _event_field_mapping(kind) for name, kind in ECS_FIELD_TYPES.items()}
     properties = _nested_properties(fields)
     properties["@timestamp"] = {"type": "date"}
     properties["canhgac"] = {"type": "object", "enabled": False}
     properties["labels"] = {"type": "object", "dynamic": True}
+    for family in FAMILY_PREFIXES:
+        root = family.rstrip(".")
+        properties[root] = {
+            "type": "object",
+            "dynamic": True,
+            # Leaves keep their dotted names: a name can never clash with another's object.
+            "subobjects": False,
+            "properties": {
+                name[len(family) :]: _event_field_mapping(kind)
+                for name, kind in FAMILY_LONGS.items()
+                if name.startswith(family)
+            },
+        }
+    family_keyword = _event_field_mapping(_LONG_KEYWORD)
     return {
-        # Only the mapped ECS fields are indexed: an unknown field can never conflict
-        # with another event's type for it and fail a document.
+        # Only the mapped ECS fields and the families are indexed: an unknown field can
+        # never conflict with another event's type for it and fail a document.
         "dynamic": False,
         "dynamic_templates": [
             {
                 "labels_as_keywords": {
                     "path_match": "labels.*",
                     "match_mapping_type": "*",
-                    "mapping": {"type": "keyword", "ignore_above": 1024},
+                    "mapping": _event_field_mapping(_KEYWORD),
                 }
-            }
+            },
+            *(
+                {
+                    f"{family.rstrip('.')}_as_keywords": {
+                        "path_match": f"{family}*",
+                        "match_mapping_type": "*",
+                        "mapping": family_keyword,
+                    }
+                }
+                for family in FAMILY_PREFIXES
+            ),
         ],
         "properties": properties,
     }
@@ -590,6 +808,14 @@ def kind_mappings(kind: str) -> dict[str, Any]:
             "window_closed": {"type": "boolean"},
             "growths": {"type": "keyword", "index": False, "doc_values": False},
             "history": {"type": "object", "enabled": False},
+            # Incident triage: merges, the stats' response times, free text.
+            "merged_into": {"type": "keyword"},
+            "acknowledge_seconds": {"type": "double"},
+            "resolve_seconds": {"type": "double"},
+            **{
+                name: {**_field_mapping(_LONG_KEYWORD), "fields": {"text": {"type": "text"}}}
+                for name in ("rule_title", "assignee", "entity_value", "system", "organization")
+            },
         }
     elif kind == "alerts":
         properties = {
@@ -622,12 +848,15 @@ def kind_mappings(kind: str) -> dict[str, Any]:
             **_times("updated_at"),
             "state": {"type": "keyword", "index": False, "doc_values": False},
         }
+    elif kind == "source-counters":
+        properties = source_counters_mappings()
     elif kind == "api-keys":
         properties = {
             **_keywords("kind", "id", "role", "key_hash"),
             **_times("created_at"),
             "name": {"type": "keyword", "ignore_above": 8191},
             "revoked": {"type": "boolean"},
+            "organizations": {"type": "keyword", "ignore_above": 8191},
         }
     else:
         raise StoreError(f"unknown index kind {kind!r}")
@@ -651,7 +880,17 @@ def index_templates(
             "index_patterns": [f"{prefix}-events-*"],
             "priority": _TEMPLATE_PRIORITY,
             "template": {
-                "settings": {"number_of_shards": event_shards, **replica_settings},
+                "settings": {
+                    "number_of_shards": event_shards,
+                    **replica_settings,
+                    "analysis": dict(EVENT_ANALYSIS),
+                    "mapping": {
+                        "total_fields": {
+                            "limit": EVENT_FIELDS_LIMIT,
+                            "ignore_dynamic_beyond_limit": True,
+                        }
+                    },
+                },
                 "mappings": event_mappings(),
             },
         }

@@ -113,7 +113,96 @@ CREATE INDEX incidents_system ON incidents (system, last_seen, id);
 CREATE INDEX incidents_organization ON incidents (organization, last_seen, id);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_LISTING_INDEXES)
+# Loss accounting: one row per source, incremented in the transaction of each batch.
+_V3_SOURCE_COUNTERS = """
+CREATE TABLE source_counters (
+    source TEXT PRIMARY KEY,
+    received INTEGER NOT NULL DEFAULT 0,
+    parsed INTEGER NOT NULL DEFAULT 0,
+    dead_lettered INTEGER NOT NULL DEFAULT 0,
+    duplicates INTEGER NOT NULL DEFAULT 0,
+    aggregated INTEGER NOT NULL DEFAULT 0,
+    dropped INTEGER NOT NULL DEFAULT 0,
+    late INTEGER NOT NULL DEFAULT 0,
+    last_event TEXT,
+    last_batch TEXT
+);
+"""
+
+# Incident triage (issue 5): merges, response times for the stats, the change feed, free
+# text, keys scoped to organizations, and an index for each new filter, sort and stat.
+# change_seq numbers every visible change of an incident (the writer lock makes the
+# numbers follow commit order, across processes), created_seq its creation: the stream
+# polls `change_seq > cursor`. The text index reads the incidents' rowids: after a
+# VACUUM (which may renumber them) run INSERT INTO incidents_text (incidents_text)
+# VALUES ('rebuild').
+_V4_INCIDENT_TRIAGE = """
+ALTER TABLE incidents ADD COLUMN merged_into TEXT;
+ALTER TABLE incidents ADD COLUMN acknowledge_seconds REAL;
+ALTER TABLE incidents ADD COLUMN resolve_seconds REAL;
+ALTER TABLE incidents ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE incidents ADD COLUMN created_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN organizations TEXT NOT NULL DEFAULT '[]';
+
+CREATE INDEX incidents_rule ON incidents (rule_id, last_seen, id);
+CREATE INDEX incidents_entity ON incidents (entity_value, last_seen, id);
+CREATE INDEX incidents_first_seen_id ON incidents (first_seen, id);
+CREATE INDEX incidents_severity_rank ON incidents (severity_rank, last_seen, id);
+CREATE INDEX incidents_alert_count ON incidents (alert_count, last_seen, id);
+-- Covers the statistics' counts and means, over a time range or all incidents.
+CREATE INDEX incidents_created ON incidents
+    (created_at, organization, status, acknowledge_seconds, resolve_seconds);
+CREATE INDEX incidents_change_seq ON incidents (change_seq);
+CREATE INDEX incidents_source_address ON incidents (entity_field, entity_value);
+
+CREATE TRIGGER incidents_change_created AFTER INSERT ON incidents BEGIN
+    UPDATE incidents SET (change_seq, created_seq) = (
+        SELECT n, n FROM (SELECT coalesce(max(change_seq), 0) + 1 AS n FROM incidents)
+    ) WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER incidents_change_updated AFTER UPDATE OF title, rule_title, severity, status,
+    assignee, first_seen, last_seen, alert_count, merged_into ON incidents BEGIN
+    UPDATE incidents SET change_seq = (SELECT max(change_seq) + 1 FROM incidents)
+    WHERE rowid = NEW.rowid;
+END;
+
+CREATE VIRTUAL TABLE incidents_text USING fts5 (
+    title, rule_title, entity_value, system, organization, assignee,
+    content = 'incidents', content_rowid = 'rowid',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO incidents_text (incidents_text) VALUES ('rebuild');
+CREATE TRIGGER incidents_text_inserted AFTER INSERT ON incidents BEGIN
+    INSERT INTO incidents_text (rowid, title, rule_title, entity_value, system, organization,
+        assignee)
+    VALUES (NEW.rowid, NEW.title, NEW.rule_title, NEW.entity_value, NEW.system,
+        NEW.organization, NEW.assignee);
+END;
+CREATE TRIGGER incidents_text_deleted AFTER DELETE ON incidents BEGIN
+    INSERT INTO incidents_text (incidents_text, rowid, title, rule_title, entity_value, system,
+        organization, assignee)
+    VALUES ('delete', OLD.rowid, OLD.title, OLD.rule_title, OLD.entity_value, OLD.system,
+        OLD.organization, OLD.assignee);
+END;
+CREATE TRIGGER incidents_text_updated AFTER UPDATE OF title, rule_title, entity_value, system,
+    organization, assignee ON incidents BEGIN
+    INSERT INTO incidents_text (incidents_text, rowid, title, rule_title, entity_value, system,
+        organization, assignee)
+    VALUES ('delete', OLD.rowid, OLD.title, OLD.rule_title, OLD.entity_value, OLD.system,
+        OLD.organization, OLD.assignee);
+    INSERT INTO incidents_text (rowid, title, rule_title, entity_value, system, organization,
+        assignee)
+    VALUES (NEW.rowid, NEW.title, NEW.rule_title, NEW.entity_value, NEW.system,
+        NEW.organization, NEW.assignee);
+END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    _V1_TABLES,
+    _V2_LISTING_INDEXES,
+    _V3_SOURCE_COUNTERS,
+    _V4_INCIDENT_TRIAGE,
+)
 """Script i (from 0) takes a database from version i to version i + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -9,7 +9,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -25,12 +25,40 @@ from canhgac.incidents import (
     IncidentRef,
     IncidentUpdate,
 )
+from canhgac.storage._encoding import (
+    dump_json,
+    encode_cursor,
+    format_time,
+    load_json,
+    parse_time,
+    sql_text,
+)
+from canhgac.storage._event_search import check_event_query, sqlite_event_search
+from canhgac.storage._incident_changes import (
+    ResponseTimes,
+    apply_update,
+    audit_entries,
+    comment_entry,
+    response_times,
+)
+from canhgac.storage._incident_listing import (
+    SORT_FIELDS,
+    decode_page_cursor,
+    encode_page_cursor,
+    text_match,
+)
 from canhgac.storage._migrations import migrate
 from canhgac.storage._model import (
     ApiKeyRecord,
     Checkpoint,
+    EventQuery,
+    IncidentChanges,
     IncidentQuery,
+    IncidentStats,
+    OrganizationScope,
     Page,
+    SourceCounters,
+    SourceCountersReport,
     StoreCounts,
     WriteBatch,
 )
@@ -43,17 +71,18 @@ from canhgac.storage._sqlite_rows import (
     audit_row,
     dead_letter_from_row,
     dead_letter_row,
-    decode_cursor,
-    dump_json,
-    encode_cursor,
     event_from_row,
     event_row,
-    format_time,
     incident_from_row,
     incident_row,
-    load_json,
-    parse_time,
-    sql_text,
+)
+from canhgac.storage._sqlite_triage import (
+    IN_SCOPE,
+    TEXT_MATCH,
+    incident_changes,
+    incident_stats,
+    merge_incidents,
+    scope_json,
 )
 from canhgac.storage._store import IncidentNotFoundError, StoreError
 
@@ -96,12 +125,11 @@ FROM dead_letters ORDER BY id DESC LIMIT ?
 """
 _INCIDENT_COLUMNS = """id, title, rule_id, rule_title, severity, status, assignee,
     entity_field, entity_value, system, organization, first_seen, last_seen, alert_count,
-    created_at, updated_at"""
-_LAST_SEEN_COLUMN = 12  # of _INCIDENT_COLUMNS, for the page cursor
+    created_at, updated_at, merged_into"""
 _SELECT_INCIDENT = """
 SELECT id, title, rule_id, rule_title, severity, status, assignee,
     entity_field, entity_value, system, organization, first_seen, last_seen, alert_count,
-    created_at, updated_at
+    created_at, updated_at, merged_into, acknowledge_seconds, resolve_seconds
 FROM incidents WHERE id = ?
 """
 _INSERT_INCIDENTS = """
@@ -154,9 +182,11 @@ SELECT found.n, i.id, i.last_seen, i.severity
 FROM found JOIN incidents AS i ON i.id = found.incident_id
 """
 _CLOSE_WINDOWS = "UPDATE incidents SET window_closed = 1 WHERE window_closed = 0 AND last_seen < ?"
-_SET_INCIDENT_WORKFLOW = (
-    "UPDATE incidents SET status = ?, assignee = ?, updated_at = ? WHERE id = ?"
-)
+_SET_INCIDENT_WORKFLOW = """
+UPDATE incidents SET status = ?, assignee = ?, severity = ?, severity_rank = ?,
+    acknowledge_seconds = ?, resolve_seconds = ?, updated_at = ?
+WHERE id = ?
+"""
 _INSERT_ALERTS = """
 INSERT INTO alerts (id, rule_id, rule_title, severity, ts, incident_id, system,
     organization, entities, tags, description, event_ids)
@@ -188,19 +218,80 @@ SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM alerts),
     (SELECT count(*) FROM dead_letters)
 """
 _INSERT_API_KEY = """
-INSERT INTO api_keys (id, name, role, key_hash, created_at, revoked) VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO api_keys (id, name, role, key_hash, created_at, revoked, organizations)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 """
 _SELECT_API_KEY_BY_HASH = """
-SELECT id, name, role, key_hash, created_at, revoked FROM api_keys WHERE key_hash = ?
+SELECT id, name, role, key_hash, created_at, revoked, organizations
+FROM api_keys WHERE key_hash = ?
 """
 _SELECT_API_KEYS = """
-SELECT id, name, role, key_hash, created_at, revoked FROM api_keys ORDER BY created_at, id
+SELECT id, name, role, key_hash, created_at, revoked, organizations
+FROM api_keys ORDER BY created_at, id
 """
 _REVOKE_API_KEY = "UPDATE api_keys SET revoked = 1 WHERE id = ?"
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+# -- loss accounting: per-source counters, added to in each batch's transaction --------
+
+# In DO UPDATE, bare column names are the stored row. SQLite's max() of a NULL is NULL,
+# hence the coalesce: a batch without events keeps the stored last_event.
+_ADD_SOURCE_COUNTERS = """
+INSERT INTO source_counters (source, received, parsed, dead_lettered, duplicates,
+    aggregated, dropped, late, last_event, last_batch)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (source) DO UPDATE SET
+    received = received + excluded.received,
+    parsed = parsed + excluded.parsed,
+    dead_lettered = dead_lettered + excluded.dead_lettered,
+    duplicates = duplicates + excluded.duplicates,
+    aggregated = aggregated + excluded.aggregated,
+    dropped = dropped + excluded.dropped,
+    late = late + excluded.late,
+    last_event = max(coalesce(last_event, excluded.last_event),
+        coalesce(excluded.last_event, last_event)),
+    last_batch = max(coalesce(last_batch, excluded.last_batch),
+        coalesce(excluded.last_batch, last_batch))
+"""
+_SELECT_SOURCE_COUNTERS = """
+SELECT source, received, parsed, dead_lettered, duplicates, aggregated, dropped, late,
+    last_event, last_batch
+FROM source_counters ORDER BY source
+"""
+
+
+def _source_counters_row(counters: SourceCounters) -> tuple[Any, ...]:
+    return (
+        sql_text(counters.source),
+        counters.received,
+        counters.parsed,
+        counters.dead_lettered,
+        counters.duplicates,
+        counters.aggregated,
+        counters.dropped,
+        counters.late,
+        None if counters.last_event is None else format_time(counters.last_event),
+        None if counters.last_batch is None else format_time(counters.last_batch),
+    )
+
+
+def _source_counters_from_row(row: Sequence[Any]) -> SourceCounters:
+    return SourceCounters(
+        source=row[0],
+        received=row[1],
+        parsed=row[2],
+        dead_lettered=row[3],
+        duplicates=row[4],
+        aggregated=row[5],
+        dropped=row[6],
+        late=row[7],
+        last_event=None if row[8] is None else parse_time(row[8]),
+        last_batch=None if row[9] is None else parse_time(row[9]),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +305,7 @@ class IncidentListingSql:
 
 
 def incident_listing_sql(query: IncidentQuery) -> IncidentListingSql:
-    """The SQL of a listing: filters of `query`, newest last_seen first, after the cursor.
+    """The SQL of a listing: filters of `query`, in its sort order, after the cursor.
 
     Raises StoreError for a limit below 1 and InvalidCursorError for a bad cursor.
     """
@@ -230,10 +321,21 @@ def incident_listing_sql(query: IncidentQuery) -> IncidentListingSql:
             "organization IN (SELECT value FROM json_each(?))",
             [sql_text(org) for org in query.organizations],
         ),
+        ("rule_id IN (SELECT value FROM json_each(?))", [sql_text(r) for r in query.rules]),
+        (
+            "entity_value IN (SELECT value FROM json_each(?))",
+            [sql_text(value) for value in query.entities],
+        ),
     ):
         if values:
             clauses.append(clause)
             params.append(dump_json(values))
+    if query.scope is not None:
+        clauses.append(IN_SCOPE)
+        params.append(scope_json(query.scope))
+    if (match := text_match(query.text)) is not None:
+        clauses.append(TEXT_MATCH)
+        params.append(sql_text(match))
     if query.since is not None:
         clauses.append("last_seen >= ?")
         params.append(format_time(query.since))
@@ -242,14 +344,16 @@ def incident_listing_sql(query: IncidentQuery) -> IncidentListingSql:
         params.append(format_time(query.until))
     count_where = " AND ".join(clauses) or "1"
     page_params = list(params)
+    fields = SORT_FIELDS[query.sort]
     if query.cursor is not None:
-        clauses.append("(last_seen, id) < (?, ?)")
-        page_params.extend(decode_cursor(query.cursor))
+        clauses.append(f"({', '.join(fields)}) < ({', '.join('?' * len(fields))})")
+        page_params.extend(decode_page_cursor(query.cursor, query.sort))
     page_where = " AND ".join(clauses) or "1"
-    # Only this function's fixed clauses are joined into the SQL; values are bound.
+    order = ", ".join(f"{name} DESC" for name in fields)
+    # Only this function's fixed clauses and names are joined into the SQL; values are bound.
     page_sql = (
         f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE {page_where}"  # noqa: S608
-        " ORDER BY last_seen DESC, id DESC LIMIT ?"
+        f" ORDER BY {order} LIMIT ?"
     )
     count_sql = f"SELECT count(*) FROM incidents WHERE {count_where}"  # noqa: S608
     # One row more than the page tells whether another page follows.
@@ -473,7 +577,8 @@ class SQLiteStore:
             (checkpoint.name, dump_json(dict(checkpoint.state)), now)
             for checkpoint in batch.checkpoints
         ]
-        if not (events or letters or incidents or growths or alerts or checkpoints):
+        counters = [_source_counters_row(counters) for counters in batch.source_counters]
+        if not (events or letters or incidents or growths or alerts or checkpoints or counters):
             return
         with self._transaction("writing a batch") as connection:
             if events:
@@ -490,6 +595,8 @@ class SQLiteStore:
                 connection.executemany(_INSERT_ALERTS, alerts)
             if checkpoints:
                 connection.executemany(_UPSERT_CHECKPOINT, checkpoints)
+            if counters:
+                connection.executemany(_ADD_SOURCE_COUNTERS, counters)
 
     def checkpoint(self, name: str) -> Checkpoint | None:
         """The collector position last written under `name`, or None."""
@@ -528,8 +635,7 @@ class SQLiteStore:
         items = [incident_from_row(row) for row in rows[: query.limit]]
         next_cursor = None
         if len(rows) > query.limit:
-            last = rows[query.limit - 1]
-            next_cursor = encode_cursor(last[_LAST_SEEN_COLUMN], last[0])
+            next_cursor = encode_page_cursor(items[-1], query.sort)
         return Page(items=items, total=total, next_cursor=next_cursor)
 
     def get_incident(self, incident_id: str) -> Incident | None:
@@ -573,6 +679,14 @@ class SQLiteStore:
             dead_letters=row[4],
         )
 
+    # -- loss accounting ---------------------------------------------------------------
+
+    def source_counters(self) -> SourceCountersReport:
+        """Every source's counters, by source name, with their totals."""
+        with self._reading("reading the source counters") as connection:
+            rows = connection.execute(_SELECT_SOURCE_COUNTERS).fetchall()
+        return SourceCountersReport.of(_source_counters_from_row(row) for row in rows)
+
     # -- analyst actions ---------------------------------------------------------------
 
     def update_incident(self, incident_id: str, update: IncidentUpdate, actor: str) -> Incident:
@@ -593,16 +707,64 @@ class SQLiteStore:
                     f"there is no incident {incident_id!r}; list incidents to find its id"
                 )
             current = incident_from_row(row)
-            changed = _apply(current, update, now)
-            entries = _audit_entries(current, changed, actor, update.reason)
+            changed = apply_update(current, update, now)
+            entries = audit_entries(current, changed, actor, update.reason)
             if not entries:
                 return current
+            times = response_times(ResponseTimes(row[17], row[18]), current, changed, now)
             connection.execute(
                 _SET_INCIDENT_WORKFLOW,
-                (changed.status.value, sql_text(changed.assignee), format_time(now), incident_id),
+                (
+                    changed.status.value,
+                    sql_text(changed.assignee),
+                    changed.severity.value,
+                    changed.severity.rank,
+                    times.acknowledge,
+                    times.resolve,
+                    format_time(now),
+                    incident_id,
+                ),
             )
             connection.executemany(_INSERT_AUDIT, [audit_row(entry) for entry in entries])
         return changed
+
+    # -- incident triage ---------------------------------------------------------------
+
+    def add_comment(self, incident_id: str, text: str, actor: str) -> AuditEntry:
+        """Add a comment to the incident's audit trail. Raises IncidentNotFoundError."""
+        entry = comment_entry(incident_id, text, actor, self._clock())
+        with self._transaction("commenting an incident") as connection:
+            if connection.execute(_SELECT_INCIDENT, (incident_id,)).fetchone() is None:
+                raise IncidentNotFoundError(
+                    f"there is no incident {incident_id!r}; list incidents to find its id"
+                )
+            connection.execute(_INSERT_AUDIT, audit_row(entry))
+        return entry
+
+    def merge_incidents(
+        self, target_id: str, source_id: str, actor: str, reason: str | None
+    ) -> Incident:
+        """Merge the source into the target in one transaction (see Store)."""
+        now = self._clock()
+        with self._transaction("merging incidents") as connection:
+            return merge_incidents(connection, target_id, source_id, actor, reason, now)
+
+    def incident_stats(
+        self, since: datetime | None, until: datetime | None, scope: OrganizationScope
+    ) -> IncidentStats:
+        """The dashboard's figures (see Store), read from one state of the file."""
+        now = self._clock()
+        with self._reading("computing incident statistics", snapshot=True) as connection:
+            return incident_stats(connection, since, until, scope, now)
+
+    def incidents_changed_since(
+        self, cursor: str | None, scope: OrganizationScope, limit: int = 200
+    ) -> IncidentChanges:
+        """The incidents created or changed after `cursor` (see Store)."""
+        if limit < 1:
+            raise StoreError(f"the page size must be at least 1, not {limit}")
+        with self._reading("reading incident changes", snapshot=True) as connection:
+            return incident_changes(connection, cursor, scope, limit)
 
     # -- API keys ----------------------------------------------------------------------
 
@@ -635,6 +797,62 @@ class SQLiteStore:
         with self._transaction("revoking an API key") as connection:
             return connection.execute(_REVOKE_API_KEY, (key_id,)).rowcount > 0
 
+    # -- scheduled detection: stored events by time --------------------------------------
+
+    def event_pages(
+        self, since: datetime, until: datetime, page_size: int = 1000
+    ) -> Iterator[list[Event]]:
+        """The stored events with since <= timestamp < until, oldest first (ties by id),
+        in pages of at most `page_size`: keyset paging, each page one short read."""
+        if page_size < 1:
+            raise StoreError(f"the page size must be at least 1, not {page_size}")
+        low, high = format_time(since), format_time(until)
+        after: tuple[str, str] | None = None
+        while True:
+            with self._reading("reading events by time") as connection:
+                if after is None:
+                    rows = connection.execute(_EVENTS_FROM, (low, high, page_size)).fetchall()
+                else:
+                    rows = connection.execute(
+                        _EVENTS_AFTER, (after[0], after[1], high, page_size)
+                    ).fetchall()
+            if rows:
+                yield [event_from_row(row) for row in rows]
+            if len(rows) < page_size:
+                return
+            after = (rows[-1][1], rows[-1][0])
+
+    def known_alert_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of these alert ids are stored already."""
+        with self._reading("looking up alert ids") as connection:
+            rows = connection.execute(_KNOWN_ALERT_IDS, (dump_json(list(ids)),)).fetchall()
+        return {row[0] for row in rows}
+
+    # -- event search ------------------------------------------------------------------
+
+    def search_events(self, query: EventQuery) -> Page[Event]:
+        """One page of matching events, newest first (see Store); a search by field or
+        text needs `since` (EventQueryError), as it reads every event of the range."""
+        checked = check_event_query(query)
+        sql, params = sqlite_event_search(checked)
+        with self._reading("searching events") as connection:
+            rows = connection.execute(sql, params).fetchall()
+        items = [event_from_row(row) for row in rows[: query.limit]]
+        next_cursor = None
+        if len(rows) > query.limit:
+            last = rows[query.limit - 1]
+            next_cursor = encode_cursor(last[1], last[0])
+        return Page(items=items, total=len(items), next_cursor=next_cursor)
+
+
+_EVENTS_FROM = "SELECT id, ts, doc FROM events WHERE ts >= ? AND ts < ? ORDER BY ts, id LIMIT ?"
+# `ts >= ?1` lets the planner use the ts index; the row value skips the page's last ties.
+_EVENTS_AFTER = """
+SELECT id, ts, doc FROM events
+WHERE ts >= ?1 AND (ts, id) > (?1, ?2) AND ts < ?3 ORDER BY ts, id LIMIT ?4
+"""
+_KNOWN_ALERT_IDS = "SELECT id FROM alerts WHERE id IN (SELECT value FROM json_each(?))"
+
 
 def _refuse_missing_growths(connection: sqlite3.Connection, batch: WriteBatch) -> None:
     wanted = sorted({growth.incident_id for growth in batch.incident_growths})
@@ -645,52 +863,6 @@ def _refuse_missing_growths(connection: sqlite3.Connection, batch: WriteBatch) -
         f"the batch grows incidents that are not stored ({', '.join(missing)}); "
         "nothing was written. An incident must be written (new_incidents) before it can grow"
     )
-
-
-def _apply(current: Incident, update: IncidentUpdate, now: datetime) -> Incident:
-    status = current.status if update.status is None else update.status
-    assignee = current.assignee
-    if update.clear_assignee:
-        assignee = None
-    elif update.assignee is not None:
-        assignee = update.assignee
-    return replace(current, status=status, assignee=assignee, updated_at=now)
-
-
-def _audit_entries(
-    current: Incident, changed: Incident, actor: str, reason: str | None
-) -> list[AuditEntry]:
-    """One entry per field that differs between `current` and `changed`."""
-    at = changed.updated_at
-    entries: list[AuditEntry] = []
-    if changed.status != current.status:
-        entries.append(
-            AuditEntry(
-                current.id,
-                at,
-                actor,
-                "status_changed",
-                "status",
-                current.status.value,
-                changed.status.value,
-                reason,
-            )
-        )
-    if changed.assignee != current.assignee:
-        action = "unassigned" if changed.assignee is None else "assigned"
-        entries.append(
-            AuditEntry(
-                current.id,
-                at,
-                actor,
-                action,
-                "assignee",
-                current.assignee,
-                changed.assignee,
-                reason,
-            )
-        )
-    return entries
 
 
 def _require_json_functions(connection: sqlite3.Connection) -> None:

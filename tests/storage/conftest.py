@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from canhgac.storage import SQLiteStore, Store
-from canhgac.tests.storage.elasticsearch_node import elasticsearch_url, fresh_store
-from canhgac.tests.storage.records import FakeClock
+from tests.storage.elasticsearch_node import elasticsearch_url, fresh_store
+from tests.storage.records import FakeClock
 
 StoreFactory = Callable[[Path, Callable[[], datetime]], AbstractContextManager[Store]]
 

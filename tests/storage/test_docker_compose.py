@@ -1,15 +1,18 @@
 """docker-compose.yml: a complete deployment, checked without a container engine."""
 
+import json
 import os
 import re
 import subprocess
+import tomllib
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
-from tests.conftest import require_tool
+from tests.conftest import require_tool, run_canhgac
 
 REPO = Path(__file__).resolve().parent.parent.parent
 COMPOSE = REPO / "docker-compose.yml"
@@ -81,13 +84,149 @@ def test_elasticsearch_keeps_its_data_on_a_named_volume() -> None:
     assert "elasticsearch-data" in document["volumes"]
 
 
-def test_canhgac_services_share_one_configuration_and_wait_for_elasticsearch() -> None:
+def test_canhgac_services_share_one_configuration() -> None:
     services = compose()["services"]
     for name in CANHGAC_SERVICES:
         service = services[name]
         assert "./canhgac.yaml:/etc/canhgac/canhgac.yaml:ro" in service["volumes"], name
         assert "/etc/canhgac/canhgac.yaml" in service["command"], name
+
+
+def test_the_store_users_wait_for_elasticsearch() -> None:
+    services = compose()["services"]
+    for name in ("api", "correlator"):
+        service = services[name]
         assert service["depends_on"]["elasticsearch"]["condition"] == "service_healthy", name
         environment = service["environment"]
         assert environment["CANHGAC_STORAGE"] == "elasticsearch", name
         assert environment["CANHGAC_ES_URL"] == "http://elasticsearch:9200", name
+
+
+def test_collectors_forward_to_the_correlators_ingest_port_without_store_credentials() -> None:
+    services = compose()["services"]
+    collectors, correlator = services["collectors"], services["correlator"]
+    environment = collectors["environment"]
+    forward = urlsplit(environment["CANHGAC_FORWARDING__URL"])
+    assert forward.hostname == "correlator"
+    assert str(forward.port) == _option(correlator["command"], "--port")
+    assert "CANHGAC_FORWARDING__API_KEY" in environment
+    assert not any(name.startswith(("CANHGAC_ES", "CANHGAC_ELASTICSEARCH")) for name in environment)
+    assert collectors["depends_on"]["correlator"]["condition"] == "service_healthy"
+    # The spool lives on the collectors' own volume, so a restart keeps what waits in it.
+    assert any(v.endswith(":/var/lib/canhgac") for v in collectors["volumes"])
+    assert environment["CANHGAC_DATA_DIR"] == "/var/lib/canhgac"
+
+
+def test_every_service_command_is_a_canhgac_run_component_that_exists() -> None:
+    """The image's entrypoint is `canhgac`, so a command is canhgac's arguments: each must
+    be `run` with options and a --component that `canhgac run --help` lists."""
+    help_text = run_canhgac("run", "--help")
+    assert help_text.returncode == 0, help_text.stderr
+    choices = re.search(r"--component \[([a-z|]+)\]", help_text.stdout)
+    assert choices is not None, help_text.stdout
+    components = set(choices.group(1).split("|"))
+    assert components == {"all", "api", "collectors", "correlator"}
+    services = compose()["services"]
+    for name in CANHGAC_SERVICES:
+        command = services[name]["command"]
+        assert command[0] == "run", name
+        assert _option(command, "--component") == name
+        for option in (arg for arg in command if arg.startswith("--")):
+            assert option in help_text.stdout, f"{name}: {option} is not an option of canhgac run"
+        port = _option(command, "--port")
+        assert f"127.0.0.1:{port}/healthz" in " ".join(services[name]["healthcheck"]["test"]), name
+
+
+def test_the_services_build_the_image_from_the_dockerfile() -> None:
+    services = compose()["services"]
+    for name in CANHGAC_SERVICES:
+        assert services[name]["build"] == ".", name
+        assert services[name]["image"].startswith("${CANHGAC_IMAGE:-canhgac:"), name
+
+
+# -- the Dockerfile, read instruction by instruction (no container engine runs here) ----
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) in order, continuation lines joined, comments dropped."""
+    text = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    joined = re.sub(r"\\\n\s*", " ", text)
+    instructions = []
+    for line in joined.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        keyword, _, arguments = stripped.partition(" ")
+        instructions.append((keyword.upper(), arguments.strip()))
+    return instructions
+
+
+def _stages() -> list[list[tuple[str, str]]]:
+    stages: list[list[tuple[str, str]]] = []
+    for instruction in dockerfile():
+        if instruction[0] == "FROM":
+            stages.append([])
+        assert stages, "the Dockerfile must start with FROM"
+        stages[-1].append(instruction)
+    return stages
+
+
+def test_every_stage_is_python_3_11_slim() -> None:
+    bases = [args.split()[0] for keyword, args in dockerfile() if keyword == "FROM"]
+    assert bases
+    assert set(bases) == {"python:3.11-slim"}
+    assert tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["requires-python"] == (
+        ">=3.11"
+    )
+
+
+def test_the_build_stage_builds_the_wheel_from_every_packaged_folder() -> None:
+    build, *_ = _stages()
+    copied = {args.split()[0] for keyword, args in build if keyword == "COPY"}
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    packaged = project["tool"]["hatch"]["build"]["targets"]["wheel"]["only-include"]
+    needed = {*packaged, "pyproject.toml", "README.md"}
+    if "." not in copied:
+        assert needed <= copied, f"not copied: {needed - copied}"
+    ignored = set((REPO / ".dockerignore").read_text(encoding="utf-8").split())
+    assert not needed & ignored, f".dockerignore leaves out {needed & ignored}"
+    assert any("python -m build --wheel" in args for keyword, args in build if keyword == "RUN")
+
+
+def test_the_final_image_installs_the_wheel_and_tshark_and_runs_as_a_user() -> None:
+    *_, final = _stages()
+    runs = " ".join(args for keyword, args in final if keyword == "RUN")
+    assert re.search(r"apt-get install [^&]*\btshark\b", runs), runs
+    assert re.search(r"pip install [^&]*\.whl", runs), runs
+    assert any(keyword == "COPY" and args.startswith("--from=build") for keyword, args in final)
+    users = [args for keyword, args in final if keyword == "USER"]
+    assert users, "the image must not run as root"
+    assert users[-1] not in ("root", "0")
+    assert "useradd" in runs
+    assert users[-1] in runs
+    keywords = [keyword for keyword, _ in final]
+    assert keywords.index("USER") < keywords.index("ENTRYPOINT")
+
+
+def test_the_entrypoint_is_canhgac_and_the_health_check_asks_healthz() -> None:
+    *_, final = _stages()
+    entrypoints = [args for keyword, args in final if keyword == "ENTRYPOINT"]
+    assert [json.loads(args) for args in entrypoints] == [["canhgac"]]
+    (check,) = [args for keyword, args in final if keyword == "HEALTHCHECK"]
+    assert "CMD" in check
+    assert "/healthz" in check
+    command = json.loads(check[check.index("CMD") + 3 :].strip())
+    assert command[:2] == ["python", "-c"]
+    compile(command[2], "HEALTHCHECK", "exec")  # the probe is valid Python
+    default = [json.loads(args) for keyword, args in final if keyword == "CMD"]
+    assert default == [["run", "--host", "0.0.0.0"]]
+
+
+def test_the_build_context_leaves_out_the_checkout_s_state() -> None:
+    ignored = (REPO / ".dockerignore").read_text(encoding="utf-8").split()
+    for entry in (".git", ".venv", "data", "tests"):
+        assert entry in ignored, entry
+
+
+def _option(command: list[str], name: str) -> str:
+    return str(command[command.index(name) + 1])

@@ -36,14 +36,14 @@ from canhgac.storage import (
     StoreError,
     WriteBatch,
 )
-from canhgac.tests.storage.elasticsearch_node import (
+from tests.storage.elasticsearch_node import (
     FaultyProxy,
     delete_prefix,
     elasticsearch_url,
     fresh_store,
     new_prefix,
 )
-from canhgac.tests.storage.records import FakeClock, alert, at, event, incident
+from tests.storage.records import FakeClock, alert, at, event, incident
 
 pytestmark = pytest.mark.integration
 

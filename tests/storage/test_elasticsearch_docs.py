@@ -13,6 +13,7 @@ from canhgac.storage import StoreError
 from canhgac.storage._elasticsearch_docs import (
     ECS_FIELD_TYPES,
     EXTRA_FIELDS,
+    FAMILY_LONGS,
     check_prefix,
     event_document,
     event_from_document,
@@ -20,8 +21,10 @@ from canhgac.storage._elasticsearch_docs import (
     event_index_day,
     event_json,
     event_mappings,
+    field_kind,
     group_key_id,
     index_templates,
+    searchable_field_name,
 )
 
 NGINX_FIELDS: dict[str, FieldValue] = {
@@ -103,6 +106,7 @@ _SCALARS = st.one_of(
 _NAMES = st.one_of(
     st.sampled_from(sorted(ECS_FIELD_TYPES)),
     st.from_regex(r"labels\.[a-z_]{1,8}(\.[a-z]{1,3})?", fullmatch=True),
+    st.from_regex(r"(winlog|auditd)(\.[A-Za-z_.]{0,8}){1,3}(\.caseless)?", fullmatch=True),
     st.sampled_from(["@timestamp", EXTRA_FIELDS, "canhgac", "source", "a..b", ""]),
     st.text(max_size=12),
 )
@@ -131,7 +135,10 @@ def test_the_searchable_part_holds_only_mapped_names_and_exact_json(
     for name, value in document.items():
         if name in ("@timestamp", EXTRA_FIELDS):
             continue
-        assert name in ECS_FIELD_TYPES or (name.startswith("labels.") and name.count(".") == 1)
+        assert field_kind(name) is not None
+        assert name in ECS_FIELD_TYPES or name.startswith(("labels.", "winlog.", "auditd."))
+        # A document field never takes the name of a lower-cased copy (a sub-field).
+        assert not name.endswith(".caseless")
         assert orjson.loads(orjson.dumps(value)) == value  # nothing JSON would change
 
 
@@ -185,7 +192,16 @@ def test_event_mappings_give_ecs_types_and_index_nothing_unknown() -> None:
     status = properties["http"]["properties"]["response"]["properties"]["status_code"]
     assert status["type"] == "long"
     assert properties["user"]["properties"]["name"]["type"] == "keyword"
-    assert properties["url"]["properties"]["original"]["fields"] == {"text": {"type": "text"}}
+    original = properties["url"]["properties"]["original"]
+    assert original["fields"]["text"] == {"type": "text"}
+    # Every keyword has its lower-cased copy; ip, long and text fields have none.
+    caseless = {"type": "keyword", "ignore_above": 8191, "normalizer": "caseless"}
+    assert original["fields"]["caseless"] == caseless
+    assert properties["user"]["properties"]["name"]["fields"]["caseless"]["normalizer"] == (
+        "caseless"
+    )
+    assert "fields" not in source["ip"]
+    assert "fields" not in properties["message"]
     assert properties["message"] == {"type": "text"}
     assert properties["canhgac"] == {"type": "object", "enabled": False}
 
@@ -199,6 +215,7 @@ def test_templates_cover_the_daily_event_indices_and_each_kind() -> None:
         "soc-dead-letters",
         "soc-checkpoints",
         "soc-api-keys",
+        "soc-source-counters",
     }
     events = templates["soc-events"]
     assert events["index_patterns"] == ["soc-events-*"]
@@ -211,3 +228,48 @@ def test_templates_cover_the_daily_event_indices_and_each_kind() -> None:
     assert incidents["mappings"]["properties"]["history"] == {"type": "object", "enabled": False}
     fixed = index_templates("soc", replicas=2, event_shards=1)["soc-alerts"]["template"]
     assert fixed["settings"]["number_of_replicas"] == 2
+
+
+def test_windows_and_audit_families_are_indexed_by_name_shape() -> None:
+    assert field_kind("winlog.event_data.TargetUserName") == "long_keyword"
+    assert field_kind("winlog.user_data.LogFileCleared.SubjectUserName") == "long_keyword"
+    assert field_kind("auditd.log.type") == "long_keyword"
+    assert {name: field_kind(name) for name in FAMILY_LONGS} == dict.fromkeys(FAMILY_LONGS, "long")
+    for kept_aside in ("winlog.", "winlog..x", "winlog.event_data.a b", "auditd.x.caseless"):
+        assert field_kind(kept_aside) is None
+    mappings = event_mappings()
+    winlog = mappings["properties"]["winlog"]
+    # Leaves keep dotted names: winlog.user_data.A and winlog.user_data.A.B never clash.
+    assert winlog["subobjects"] is False
+    assert winlog["dynamic"] is True
+    assert winlog["properties"]["event_id"] == {"type": "long", "ignore_malformed": True}
+    dynamic = {
+        name: t for template in mappings["dynamic_templates"] for name, t in template.items()
+    }
+    assert dynamic["winlog_as_keywords"]["path_match"] == "winlog.*"
+    assert dynamic["auditd_as_keywords"]["mapping"]["fields"]["caseless"]["type"] == "keyword"
+
+
+def test_lower_cased_copies_are_searchable_names_but_never_document_fields() -> None:
+    assert searchable_field_name("user.name.caseless")
+    assert searchable_field_name("winlog.event_data.Image.caseless")
+    assert searchable_field_name("labels.system.caseless")
+    assert not searchable_field_name("source.ip.caseless")
+    assert not searchable_field_name("winlog.event_id.caseless")
+    assert not searchable_field_name("message.caseless")
+    event = Event("e", datetime(2026, 1, 1, tzinfo=UTC), {"user.name.caseless": "x"})
+    assert "user.name.caseless" not in event_document(event)
+    assert read_back(event, event_json(event)) == event
+
+
+def test_event_indices_define_the_normalizer_and_a_wide_field_limit() -> None:
+    settings = index_templates("soc", replicas=None, event_shards=1)["soc-events"]["template"][
+        "settings"
+    ]
+    assert settings["analysis"]["normalizer"]["caseless"] == {
+        "type": "custom",
+        "filter": ["lowercase"],
+    }
+    limit = settings["mapping"]["total_fields"]
+    assert limit["limit"] >= 5000
+    assert limit["ignore_dynamic_beyond_limit"] is True

@@ -15,8 +15,8 @@ from canhgac.api import create_app, generate_api_key
 from canhgac.config import Settings
 from canhgac.events import Event
 from canhgac.storage import Checkpoint, ElasticsearchStore, Role, WriteBatch
-from canhgac.tests.storage.elasticsearch_node import ScriptedCluster, scripted_cluster
-from canhgac.tests.storage.records import incident
+from tests.storage.elasticsearch_node import ScriptedCluster, scripted_cluster
+from tests.storage.records import incident
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -16,16 +16,19 @@ from canhgac.incidents import GroupKey, IncidentGrowth, IncidentStatus
 from canhgac.storage import (
     ApiKeyRecord,
     IncidentQuery,
+    IncidentSort,
     Role,
     SQLiteStore,
     StoreCounts,
     StoreError,
     WriteBatch,
     _sqlite,
+    _sqlite_triage,
 )
 from canhgac.storage._migrations import MIGRATIONS, SCHEMA_VERSION
 from canhgac.storage._sqlite import incident_listing_sql
-from canhgac.tests.storage.records import FakeClock, alert, at, event, incident
+from canhgac.storage._sqlite_triage import stats_statements
+from tests.storage.records import FakeClock, alert, at, event, incident
 
 
 @contextmanager
@@ -189,6 +192,15 @@ _EACH_FILTER = [
     IncidentQuery(organizations=["So TTTT"]),
     IncidentQuery(since=at(0)),
     IncidentQuery(until=at(0)),
+    # Incident triage (issue 5): rule, entity, free text, organization scope, each sort.
+    IncidentQuery(rules=["r-sqli"]),
+    IncidentQuery(entities=["203.113.131.5"]),
+    IncidentQuery(text="portal injection"),
+    IncidentQuery(scope=("So TTTT",)),
+    IncidentQuery(scope=("So TTTT",), statuses=[IncidentStatus.NEW], text="portal"),
+    *(IncidentQuery(sort=sort) for sort in IncidentSort),
+    *(IncidentQuery(sort=sort, statuses=[IncidentStatus.NEW]) for sort in IncidentSort),
+    *(IncidentQuery(sort=sort, scope=("So TTTT",)) for sort in IncidentSort),
 ]
 
 
@@ -197,8 +209,14 @@ def _plan(connection: sqlite3.Connection, sql: str, params: tuple[object, ...]) 
 
 
 def _full_scans(plan: list[str]) -> list[str]:
-    """Plan steps that read the whole incidents table rather than an index."""
-    return [step for step in plan if step.startswith("SCAN incidents") and "USING" not in step]
+    """Plan steps that read the whole incidents table rather than an index (or the
+    whole free-text index rather than its matches)."""
+    return [
+        step
+        for step in plan
+        if (step.split()[:2] == ["SCAN", "incidents"] and "USING" not in step)
+        or (step.startswith("SCAN incidents_text") and "INDEX 0:M" not in step)
+    ]
 
 
 @pytest.mark.parametrize("query", _EACH_FILTER)
@@ -210,7 +228,7 @@ def test_listing_never_scans_the_incidents_table(
         WriteBatch(new_incidents=[incident(f"n{n}", last=n, entity_value=str(n)) for n in range(3)])
     )
     if with_cursor:
-        cursor = sqlite_store.list_incidents(IncidentQuery(limit=1)).next_cursor
+        cursor = sqlite_store.list_incidents(IncidentQuery(limit=1, sort=query.sort)).next_cursor
         assert cursor is not None
         query = replace(query, cursor=cursor)
     listing = incident_listing_sql(query)
@@ -220,6 +238,47 @@ def test_listing_never_scans_the_incidents_table(
     assert _full_scans(page_plan) == [], page_plan
     assert _full_scans(count_plan) == [], count_plan
     assert any("incidents" in step for step in page_plan)
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "scope"),
+    [(None, None, None), (at(0), at(60), None), (None, None, ("So TTTT",)), (at(0), None, ())],
+)
+def test_every_stats_query_reads_an_index(
+    sqlite_store: SQLiteStore,
+    since: datetime | None,
+    until: datetime | None,
+    scope: tuple[str, ...] | None,
+) -> None:
+    sqlite_store.write(
+        WriteBatch(new_incidents=[incident(f"n{n}", last=n, entity_value=str(n)) for n in range(3)])
+    )
+    statements = stats_statements(since, until, scope, at(120))
+    assert set(statements) >= {"summary", "by_severity", "top_rules", "by_hour"}
+    with raw(sqlite_store.path) as connection:
+        for name, (sql, params) in statements.items():
+            plan = _plan(connection, sql, params)
+            assert _full_scans(plan) == [], (name, plan)
+
+
+@pytest.mark.parametrize("scope", [None, ("So TTTT",)])
+def test_the_change_feed_reads_its_index(
+    sqlite_store: SQLiteStore, scope: tuple[str, ...] | None
+) -> None:
+    start = sqlite_store.incidents_changed_since(None, scope).cursor
+    sqlite_store.write(WriteBatch(new_incidents=[incident("a")]))
+    sqlite_store.incidents_changed_since(start, scope)  # the statement works as planned
+    where = "change_seq > ?" + ("" if scope is None else " AND " + _sqlite_triage.IN_SCOPE)
+    params: tuple[object, ...] = (0,) if scope is None else (0, '["So TTTT"]')
+    with raw(sqlite_store.path) as connection:
+        plan = _plan(
+            connection,
+            f"SELECT id FROM incidents WHERE {where} ORDER BY change_seq LIMIT 200",
+            params,
+        )
+        top = _plan(connection, _sqlite_triage._TOP_CHANGE, ())
+    assert _full_scans(plan) == [], plan
+    assert any("incidents_change_seq" in step for step in top), top
 
 
 def test_the_full_scan_check_recognises_a_full_scan(sqlite_store: SQLiteStore) -> None:

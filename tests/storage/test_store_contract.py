@@ -36,7 +36,7 @@ from canhgac.storage import (
     StoreError,
     WriteBatch,
 )
-from canhgac.tests.storage.records import T0, FakeClock, alert, at, event, incident
+from tests.storage.records import T0, FakeClock, alert, at, event, incident
 
 SQLI_KEY = GroupKey("r-sqli", "source.ip", "203.113.131.5", "So TTTT")
 
