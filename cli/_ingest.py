@@ -1,4 +1,5 @@
-"""`canhgac ingest` and `canhgac parse`: one-shot reads of log files (text, JSON lines, .evtx)."""
+"""`canhgac ingest` and `canhgac parse`: one-shot reads of log files (text, JSON lines, .evtx)
+and packet captures (pcap, pcapng)."""
 
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from canhgac.collectors import SourceLabels
 from canhgac.incidents import IncidentGrouper
 from canhgac.pipeline import IngestPipeline, OutcomeTotals
 from canhgac.service import build_correlator, open_store
+from canhgac.tuning import SETTINGS_CHECKPOINT, RuleTuning, settings_from_state
 
 _paths = click.argument(
     "paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=False)
@@ -55,6 +57,10 @@ def ingest(
         pipeline = IngestPipeline(
             store, build_correlator(settings, store), IncidentGrouper(settings.incidents.window)
         )
+        # An admin's rule settings (disabled rules, levels, exceptions) apply here as in `run`.
+        stored = store.checkpoint(SETTINGS_CHECKPOINT)
+        if stored is not None:
+            pipeline.tuning = RuleTuning(settings_from_state(stored.state))
         for _, batch in read_batches(readers, stats, "ingest"):
             totals.add(pipeline.process(batch))
     finally:
@@ -97,7 +103,8 @@ def parse(
     """Print what canhgac makes of log files: one ECS JSON event per line; nothing is stored.
 
     Lines that cannot be parsed are reported on stderr as PATH:LINE: reason (for .evtx
-    files, PATH:RECORD: reason). Exits 1 if any path could not be read.
+    files, PATH:RECORD: reason; for captures, PATH:PACKET: reason, and a damaged capture
+    ends with one such line). Exits 1 if any path could not be read.
     """
     settings = settings_with(config_path)
     stats = ReadStats()

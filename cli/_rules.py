@@ -1,15 +1,25 @@
-"""`canhgac rules list` and `canhgac rules health`."""
+"""`canhgac rules list`, `health`, `lucene` and `backtest`."""
 
+import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import click
+import orjson
 
 from canhgac.cli._options import config_option, settings_with
 from canhgac.cli._reading import ReadStats, format_option, open_readers, read_batches
 from canhgac.collectors import SourceLabels
-from canhgac.correlator import Correlator, RuleHealth
-from canhgac.service import load_ruleset
+from canhgac.correlator import Alert, Correlator, RuleHealth
+from canhgac.scheduled import (
+    LuceneRuleConverter,
+    ScheduledDetection,
+    ScheduledError,
+    StoredEventWindow,
+)
+from canhgac.service import load_ruleset, open_store
+from canhgac.storage import ElasticsearchStore
 
 _TITLE_WIDTH = 60
 
@@ -107,3 +117,116 @@ def health_table(lines: Sequence[RuleHealth]) -> list[str]:
         ).rstrip()
         for row in rows
     ]
+
+
+@rules.command("lucene")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@config_option
+def rules_lucene(paths: tuple[Path, ...], config_path: Path | None) -> int:
+    """Print the Elasticsearch Lucene query of each rule in RULE_PATH files or folders.
+
+    Converted by pySigma's Lucene backend with canhgac's logsource pipeline, as scheduled
+    detection does. A rule that cannot convert gets the reason instead of a query; a
+    rule that converts but reads fields the store does not index (scheduled detection
+    then evaluates it in-process) gets a note after its query. Exits 1 if a rule
+    could not be converted.
+    """
+    settings = settings_with(config_path)
+    converter = LuceneRuleConverter(
+        placeholders=settings.rules.placeholders,
+        searchable=ElasticsearchStore.searchable_field,
+    )
+    failed = 0
+    for query in converter.convert_paths(list(paths)):
+        name = query.title or "(no title)"
+        click.echo(f"# {name} ({query.rule_id or '-'}) {query.path}")
+        if query.query is None:
+            failed += 1
+            click.echo(f"# cannot convert: {query.fallback}")
+        else:
+            click.echo(query.query)
+            if query.fallback is not None:
+                click.echo(f"# note: {query.fallback}")
+    return 1 if failed else 0
+
+
+def _moment(text: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise click.BadParameter(
+            f"{text!r} is not an ISO time; write e.g. 2026-11-24T08:00:00+07:00", param_hint=option
+        ) from err
+    if moment.utcoffset() is None:
+        raise click.BadParameter(
+            f"{text!r} has no time zone; add one, e.g. {text}+07:00 or {text}Z", param_hint=option
+        )
+    return moment
+
+
+@rules.command("backtest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--from", "start", required=True, help="Start of the range (ISO, with zone).")
+@click.option("--to", "end", required=True, help="End of the range, excluded (ISO, with zone).")
+@click.option("--jsonl", is_flag=True, help="One JSON object per alert on stdout.")
+@config_option
+def rules_backtest(
+    paths: tuple[Path, ...], start: str, end: str, jsonl: bool, config_path: Path | None
+) -> int:
+    """Print the alerts the rules in RULE_PATH would have raised over the stored events
+    from --from up to --to.
+
+    Runs as scheduled detection does (Lucene queries on Elasticsearch where they can,
+    in-process otherwise) on the configured store. Nothing is written: no alerts, no
+    incidents. How each rule ran is printed on stderr.
+    """
+    settings = settings_with(config_path)
+    try:
+        window = StoredEventWindow(_moment(start, "--from"), _moment(end, "--to"))
+    except ScheduledError as exc:
+        raise click.BadParameter(str(exc), param_hint="--from/--to") from exc
+    store = open_store(settings)
+    try:
+        detection = ScheduledDetection.from_settings(settings, store, paths=list(paths))
+        for error in detection.ruleset.errors:
+            click.echo(f"skipped: {error}", err=True)
+        for plan in detection.plan:
+            how = "lucene" if plan.query is not None else f"in-process ({plan.why_in_process})"
+            click.echo(f"{plan.rule_id}  {plan.title}: {how}", err=True)
+        result = detection.alerts_between(window)
+    finally:
+        store.close()
+    for rule_id, reason in result.failed_queries:
+        click.echo(
+            f"{rule_id}: Elasticsearch refused the query ({reason}); ran in-process", err=True
+        )
+    out = sys.stdout.buffer
+    for alert in result.alerts:
+        if jsonl:
+            out.write(orjson.dumps(_alert_json(alert), option=orjson.OPT_APPEND_NEWLINE))
+        else:
+            click.echo(
+                f"{alert.timestamp.isoformat()}  {alert.severity:<13} {alert.rule_title}  "
+                f"{_entities(alert)}  events: {', '.join(alert.event_ids)}"
+            )
+    out.flush()
+    click.echo(f"{len(result.alerts)} alerts from {window}", err=True)
+    return 0
+
+
+def _entities(alert: Alert) -> str:
+    return ", ".join(f"{field}={value}" for field, value in alert.entities) or "-"
+
+
+def _alert_json(alert: Alert) -> dict[str, object]:
+    return {
+        "id": alert.id,
+        "@timestamp": alert.timestamp.isoformat(),
+        "rule_id": alert.rule_id,
+        "rule_title": alert.rule_title,
+        "level": alert.severity.value,
+        "entities": [list(entity) for entity in alert.entities],
+        "event_ids": list(alert.event_ids),
+        "system": alert.system,
+        "organization": alert.organization,
+    }

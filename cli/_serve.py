@@ -6,7 +6,7 @@ import click
 
 from canhgac.api import generate_api_key
 from canhgac.cli._options import config_option, settings_with
-from canhgac.service import DemoReplay, Service, open_store
+from canhgac.service import COMPONENTS, DemoReplay, Service, open_store
 from canhgac.storage import Role
 
 _host = click.option("--host", default=None, help="Address the API listens on (default 127.0.0.1).")
@@ -19,12 +19,24 @@ _port = click.option(
 @config_option
 @_host
 @_port
-def run(config_path: Path | None, host: str | None, port: int | None) -> None:
-    """Run the service: collectors, correlator, scheduler and API in one process.
+@click.option(
+    "--component",
+    type=click.Choice(COMPONENTS),
+    default="all",
+    show_default=True,
+    help="all: everything in one process. correlator: the pipeline, correlation clock, "
+    "incident windows, store maintenance and POST /api/v1/ingest (run exactly one). "
+    "api: the read and analyst API. collectors: the configured sources, forwarded to the "
+    "correlator (forwarding.url and forwarding.api_key).",
+)
+def run(config_path: Path | None, host: str | None, port: int | None, component: str) -> None:
+    """Run the service, whole or as one component of a deployment.
 
-    Reads the sources in the configuration and serves the API until Ctrl-C or SIGTERM.
+    Reads the sources in the configuration and serves HTTP (the API, or /healthz for
+    collectors) until Ctrl-C or SIGTERM.
     """
-    Service(settings_with(config_path, host, port)).run()
+    chosen = next(c for c in COMPONENTS if c == component)
+    Service(settings_with(config_path, host, port), component=chosen).run()
 
 
 @click.command()
@@ -51,6 +63,7 @@ def demo(config_path: Path | None, host: str | None, port: int | None) -> None:
         "canhgac demo: replaying sample logs into "
         f"{settings.data_dir / 'demo'}\n"
         f"  demo admin key: {key}\n"
+        f"  panel:          {base}/  (sign in with the key)\n"
         f"  incidents:      curl -H 'Authorization: Bearer {key}' {base}/api/v1/incidents\n"
         f"  API docs:       {base}/docs",
         err=True,

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from canhgac.storage import Checkpoint, IncidentQuery, SQLiteStore, WriteBatch
+from canhgac.tuning import SETTINGS_CHECKPOINT, RuleSetting, RuleSettings, settings_to_state
 from tests.conftest import REPO, run_canhgac
 
 pytestmark = pytest.mark.slow
@@ -106,3 +108,20 @@ def test_correlation_windows_survive_between_runs(data_dir: Path, tmp_path: Path
     two = last_json(run_canhgac("ingest", str(second), "--format", "auth", "--json").stdout)
     assert one["incidents"] == 0
     assert two["incidents"] == 1  # the brute-force rule: 10 failures in 5 minutes
+
+
+def test_ingest_applies_the_rule_settings_an_admin_stored(data_dir: Path) -> None:
+    """A rule disabled through the API (a `rules:settings` document) raises nothing here."""
+    brute_force = "d8880e0d-014c-4313-8092-c7139a5affed"  # rules/linux_ssh_brute_force.yml
+    disabled = RuleSettings({brute_force: RuleSetting(enabled=False)})
+    data_dir.mkdir(parents=True)
+    with SQLiteStore.open(data_dir / "canhgac.sqlite3") as store:
+        store.write(
+            WriteBatch(checkpoints=[Checkpoint(SETTINGS_CHECKPOINT, settings_to_state(disabled))])
+        )
+    result = run_canhgac("ingest", str(AUTH), "--json")
+    assert result.returncode == 0, result.stderr
+    with SQLiteStore.open(data_dir / "canhgac.sqlite3") as store:
+        rules = {i.rule_id for i in store.list_incidents(IncidentQuery(limit=500)).items}
+    assert rules, "the other rules still raise incidents"
+    assert brute_force not in rules
