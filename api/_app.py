@@ -12,7 +12,21 @@ from fastapi.staticfiles import StaticFiles
 from canhgac.api._auth_failures import AuthFailureLimiter
 from canhgac.api._body_limit import BodySizeLimit
 from canhgac.api._schemas import ErrorPublic
-from canhgac.api.routes import exports_router, health_router, incidents_router, me_router
+from canhgac.api.routes import (
+    INGEST_PREFIX,
+    IngestSink,
+    collectors_router,
+    events_router,
+    exports_router,
+    health_router,
+    incidents_router,
+    ingest_router,
+    me_router,
+    metrics_router,
+    rules_router,
+    stats_router,
+    stream_router,
+)
 from canhgac.config import Settings
 from canhgac.storage import Store, StoreError
 
@@ -25,7 +39,8 @@ audit trail.
 
 Every route under `/api/v1` needs an API key, sent as `Authorization: Bearer KEY`
 (`canhgac apikey create` makes one). Roles: viewer reads; analyst also changes incidents;
-admin may do everything. Times are ISO-8601 with a UTC offset.
+admin may do all of that; ingest may only send events (POST /api/v1/ingest). Times are
+ISO-8601 with a UTC offset.
 """
 
 _TAGS = [
@@ -33,6 +48,14 @@ _TAGS = [
     {"name": "health", "description": "Liveness and store health, without authentication."},
     {"name": "exports", "description": "Incidents as CSV, JSON or STIX 2.1 for reports and CERTs."},
     {"name": "session", "description": "The calling key: name, role, the panel's time zone."},
+    {"name": "ingest", "description": "ECS JSON lines from agents and forwarding collectors."},
+    {"name": "events", "description": "The stored events, by field, free text and time."},
+    {"name": "collectors", "description": "The sources' counters and the service's live state."},
+    {"name": "metrics", "description": "Prometheus metrics (unscoped viewer keys)."},
+    {
+        "name": "rules",
+        "description": "Rule health, enabling, levels, exceptions, uploads, backtests (admin).",
+    },
 ]
 
 
@@ -45,8 +68,14 @@ def canhgac_version() -> str:
         return "0+dev"
 
 
-def create_app(store: Store, settings: Settings) -> FastAPI:
-    """The API serving `store`. The caller owns the store: the app never closes it."""
+def create_app(
+    store: Store, settings: Settings, *, ingest: IngestSink | None = None, read_api: bool = True
+) -> FastAPI:
+    """The API serving `store`. The caller owns the store: the app never closes it.
+
+    With `ingest`, POST /api/v1/ingest hands batches to it (the correlator component);
+    without `read_api`, only that and /healthz are served.
+    """
     app = FastAPI(
         title="canhgac",
         version=canhgac_version(),
@@ -65,13 +94,27 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
             expose_headers=["Retry-After"],
             max_age=600,
         )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.api.max_request_bytes,
+        overrides={INGEST_PREFIX: settings.api.max_ingest_bytes} if ingest else None,
+    )
     app.add_exception_handler(StoreError, _store_unavailable)
     app.include_router(health_router())
-    app.include_router(incidents_router())
-    app.include_router(me_router())
-    app.include_router(exports_router())
-    _serve_panel(app)
+    if ingest is not None:
+        app.state.ingest = ingest
+        app.include_router(ingest_router())
+    if read_api:
+        app.include_router(incidents_router())
+        app.include_router(me_router())
+        app.include_router(exports_router())
+        app.include_router(stats_router())
+        app.include_router(stream_router())
+        app.include_router(rules_router())
+        app.include_router(events_router())
+        app.include_router(collectors_router())
+        app.include_router(metrics_router())
+        _serve_panel(app)
     return app
 
 

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from canhgac.api._auth_failures import AuthFailureLimiter
 from canhgac.api._keys import hash_api_key
-from canhgac.storage import Role, Store
+from canhgac.storage import OrganizationScope, Role, Store
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +21,24 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The API key a request was authenticated with; `name` is the actor in audit entries."""
+    """The API key a request was authenticated with; `name` is the actor in audit entries.
+
+    A key scoped to `organizations` sees and acts on their incidents and events only:
+    routes pass `scope` to the store, and answer 404 for another organization's
+    incident, so that its existence is not disclosed."""
 
     key_id: str
     name: str
     role: Role
+    organizations: tuple[str, ...] = ()
+
+    @property
+    def scope(self) -> OrganizationScope:
+        """The organizations the key may see; None: every one."""
+        return self.organizations or None
+
+    def may_see(self, organization: str | None) -> bool:
+        return not self.organizations or organization in self.organizations
 
 
 def get_auth_failures(request: Request) -> AuthFailureLimiter:
@@ -41,11 +54,12 @@ def get_store(request: Request) -> Store:
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
-def require_role(role: Role) -> Callable[..., Principal]:
+def require_role(role: Role, *, every_organization: bool = False) -> Callable[..., Principal]:
     """A dependency that authenticates the request's API key and demands at least `role`.
 
     No or unknown or revoked key: 401 with `WWW-Authenticate: Bearer`. A key whose role
-    is below `role`: 403.
+    is below `role`, or, with `every_organization` (what concerns all agencies, such as
+    the rules), a key scoped to some organizations: 403.
     """
     bearer = HTTPBearer(
         auto_error=False,
@@ -97,13 +111,26 @@ def require_role(role: Role) -> Callable[..., Principal]:
                 detail="invalid or revoked API key: ask an administrator for a valid one",
                 headers=_CHALLENGE,
             )
-        principal = Principal(key_id=record.id, name=record.name, role=record.role)
+        principal = Principal(
+            key_id=record.id,
+            name=record.name,
+            role=record.role,
+            organizations=record.organizations,
+        )
         if not principal.role.allows(role):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
                 detail=(
                     f"this needs the {role.value} role; the key {principal.name!r} has the "
                     f"{principal.role.value} role"
+                ),
+            )
+        if every_organization and principal.organizations:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=(
+                    f"this concerns every organization; the key {principal.name!r} is "
+                    "limited to some: use a key without organizations"
                 ),
             )
         return principal

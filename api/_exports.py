@@ -35,6 +35,7 @@ CSV_COLUMNS = (
     "alert_count",
     "created_at",
     "updated_at",
+    "merged_into",
 )
 # A spreadsheet runs a cell starting with one of these as a formula: attacker-chosen
 # text (a user name, a URL) must not become one in an analyst's Excel.
@@ -66,6 +67,7 @@ def _record(incident: Incident) -> dict[str, Any]:
         "alert_count": incident.alert_count,
         "created_at": _iso(incident.created_at),
         "updated_at": _iso(incident.updated_at),
+        "merged_into": incident.merged_into,
     }
 
 

@@ -23,6 +23,7 @@ from pydantic import (
 from canhgac.correlator import Alert, Severity
 from canhgac.events import Event
 from canhgac.incidents import AuditEntry, Incident, IncidentStatus, IncidentUpdate
+from canhgac.storage import CountByKey, IncidentStats
 
 # How many evidence events an incident's detail carries; the rest stay reachable by id.
 MAX_DETAIL_EVENTS = 200
@@ -94,10 +95,13 @@ class IncidentPublic(IncidentBase):
     id: str
     created_at: UtcDatetime
     updated_at: UtcDatetime
+    merged_into: str | None = Field(
+        default=None, description="The incident this one was merged into (status merged)."
+    )
 
 
 class IncidentsPublic(_Model):
-    """One page of incidents, newest last_seen first."""
+    """One page of incidents, in the order asked for (newest last_seen first by default)."""
 
     items: list[IncidentPublic]
     total: int = Field(description="How many incidents match the filters, on all pages.")
@@ -159,20 +163,27 @@ class IncidentPatch(_Model):
     """An analyst's change: only the fields sent change.
 
     `assignee: null` unassigns; leaving `assignee` out keeps it. A status of
-    false_positive needs a reason.
+    false_positive needs a reason; merged is set by merging (POST .../merge) only.
     """
 
     status: IncidentStatus | None = None
     assignee: Assignee | None = None
+    severity: Severity | None = None
     reason: Reason | None = Field(default=None, description="Why; kept in the audit trail.")
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         sent = self.model_fields_set
-        if "status" in sent and self.status is None:
-            raise ValueError("status cannot be null; leave it out to keep the current status")
-        if self.status is None and "assignee" not in sent:
-            raise ValueError("nothing to change: send a status, an assignee, or both")
+        for name in ("status", "severity"):
+            if name in sent and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out to keep the current one")
+        if self.status is None and self.severity is None and "assignee" not in sent:
+            raise ValueError("nothing to change: send a status, an assignee or a severity")
+        if self.status is IncidentStatus.MERGED:
+            raise ValueError(
+                "an incident becomes merged by merging it: POST "
+                "/api/v1/incidents/{target}/merge with its id as source_id"
+            )
         if self.status is IncidentStatus.FALSE_POSITIVE and not self.reason:
             raise ValueError(
                 "marking an incident false_positive needs a non-empty reason saying why"
@@ -187,7 +198,114 @@ class IncidentPatch(_Model):
             assignee=self.assignee,
             clear_assignee=unassign,
             reason=self.reason or None,
+            severity=self.severity,
         )
+
+
+MAX_BULK = 500
+"""How many incidents one bulk change may name."""
+
+IncidentIdText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class IncidentBulkPatch(IncidentPatch):
+    """One change applied to each of `ids`, each on its own (one failing stops none)."""
+
+    ids: list[IncidentIdText] = Field(
+        min_length=1, max_length=MAX_BULK, description=f"At most {MAX_BULK} incident ids."
+    )
+
+
+class BulkResultPublic(_Model):
+    """What became of one incident of a bulk change."""
+
+    id: str
+    ok: bool
+    detail: str | None = Field(default=None, description="Why it failed, when it did.")
+
+
+class BulkResultsPublic(_Model):
+    """One result per id, in the order sent (repeated ids once)."""
+
+    results: list[BulkResultPublic]
+
+
+class CommentCreate(_Model):
+    """An analyst's note, kept in the audit trail."""
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+
+
+class MergeRequest(_Model):
+    """Merge the incident `source_id` into the one in the path."""
+
+    source_id: IncidentIdText
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class CountPublic(_Model):
+    """How many incidents have this value (null: those without one)."""
+
+    key: str | None
+    count: int
+
+
+class TimeCountPublic(_Model):
+    """How many incidents were created in the hour or day starting at `start`."""
+
+    start: UtcDatetime
+    count: int
+
+
+class StatsPublic(_Model):
+    """The IOC dashboard's figures over the incidents created in the range asked for."""
+
+    open: int = Field(description="Incidents new or acknowledged.")
+    total: int
+    mean_time_to_acknowledge_seconds: float | None = Field(
+        description="From creation to the first move out of new; null without any."
+    )
+    mean_time_to_resolve_seconds: float | None = Field(
+        description="From creation to resolved or false_positive; null without any."
+    )
+    by_severity: list[CountPublic]
+    by_status: list[CountPublic]
+    by_system: list[CountPublic]
+    by_organization: list[CountPublic]
+    top_rules: list[CountPublic] = Field(
+        description="The rules most incidents came from, by title."
+    )
+    top_source_addresses: list[CountPublic] = Field(
+        description="The source.ip values most incidents are about."
+    )
+    by_hour: list[TimeCountPublic] = Field(
+        description="Incidents created in each of the 48 hours up to `until` (or now)."
+    )
+    by_day: list[TimeCountPublic] = Field(
+        description="Incidents created in each of the 30 UTC days up to `until` (or now)."
+    )
+
+
+def stats_public(stats: IncidentStats) -> StatsPublic:
+    """The API form of the store's statistics."""
+
+    def counts(rows: Sequence[CountByKey]) -> list[CountPublic]:
+        return [CountPublic(key=row.key, count=row.count) for row in rows]
+
+    return StatsPublic(
+        open=stats.open,
+        total=stats.total,
+        mean_time_to_acknowledge_seconds=stats.mean_time_to_acknowledge_seconds,
+        mean_time_to_resolve_seconds=stats.mean_time_to_resolve_seconds,
+        by_severity=counts(stats.by_severity),
+        by_status=counts(stats.by_status),
+        by_system=counts(stats.by_system),
+        by_organization=counts(stats.by_organization),
+        top_rules=counts(stats.top_rules),
+        top_source_addresses=counts(stats.top_source_addresses),
+        by_hour=[TimeCountPublic(start=p.start, count=p.count) for p in stats.by_hour],
+        by_day=[TimeCountPublic(start=p.start, count=p.count) for p in stats.by_day],
+    )
 
 
 def incident_public(incident: Incident) -> IncidentPublic:
@@ -270,4 +388,5 @@ def _incident_fields(incident: Incident) -> dict[str, Any]:
         "alert_count": incident.alert_count,
         "created_at": incident.created_at,
         "updated_at": incident.updated_at,
+        "merged_into": incident.merged_into,
     }

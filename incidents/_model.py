@@ -12,10 +12,17 @@ class IncidentStatus(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
     FALSE_POSITIVE = "false_positive"
+    MERGED = "merged"
+    """Folded into another incident (`Incident.merged_into`), which holds its alerts."""
 
     @property
     def is_open(self) -> bool:
         return self in (IncidentStatus.NEW, IncidentStatus.ACKNOWLEDGED)
+
+    @property
+    def is_closed(self) -> bool:
+        """Resolved one way or the other: what the time to resolve measures up to."""
+        return self in (IncidentStatus.RESOLVED, IncidentStatus.FALSE_POSITIVE)
 
 
 OPEN_STATUSES = (IncidentStatus.NEW, IncidentStatus.ACKNOWLEDGED)
@@ -53,6 +60,8 @@ class Incident:
     alert_count: int
     created_at: datetime
     updated_at: datetime
+    merged_into: str | None = None
+    """The incident this one was merged into (status merged), else None."""
 
     @property
     def group_key(self) -> GroupKey:
@@ -100,3 +109,4 @@ class IncidentUpdate:
     assignee: str | None = None
     clear_assignee: bool = False
     reason: str | None = None
+    severity: Severity | None = None

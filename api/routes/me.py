@@ -17,6 +17,10 @@ class MePublic(BaseModel):
     role: Role
     timezone: str = Field(description="IANA zone the panel shows times in.")
     version: str
+    organizations: list[str] = Field(
+        description="The organizations whose incidents and events the key may see; "
+        "empty: every one."
+    )
 
 
 def me(
@@ -28,6 +32,7 @@ def me(
         role=principal.role,
         timezone=request.app.state.settings.timezone,
         version=request.app.version,
+        organizations=list(principal.organizations),
     )
 
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from canhgac.api import create_app, generate_api_key
-from canhgac.config import Settings
+from canhgac.config import ApiConfig, Settings
 from canhgac.storage import Role, SQLiteStore
 from tests.api.seed_data import NOW, Clock, Keys, seed
 
@@ -55,7 +55,9 @@ def keys(store: SQLiteStore) -> Keys:
 
 @pytest.fixture
 def app(store: SQLiteStore) -> FastAPI:
-    return create_app(store, Settings())
+    # The auth tests call every route with wrong keys; the limit is tested on its own
+    # (test_auth_failures.py), not tripped by the number of routes.
+    return create_app(store, Settings(api=ApiConfig(auth_failures_per_minute=1000)))
 
 
 @pytest.fixture

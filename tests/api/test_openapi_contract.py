@@ -5,7 +5,9 @@ documents for it (status code, content type, headers, body).
 The app runs over a real SQLiteStore holding the seed data, called in-process (ASGI) with
 an admin key, so every route is reachable past authentication. Left out: the check that
 every schema-valid request gets a 2xx; opaque page cursors and incident ids are free strings
-in the schema, and one the API never handed out rightly gets 400 or 404."""
+in the schema, and one the API never handed out rightly gets 400 or 404. Also left out:
+GET /api/v1/stream, whose answer never ends (test_stream.py checks it on a real server,
+and checks its events against IncidentPublic)."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +26,7 @@ from canhgac.storage import Role, SQLiteStore
 from tests.api.seed_data import seed
 
 ADMIN_KEY, ADMIN_RECORD = generate_api_key("schemathesis", Role.ADMIN)
+ENDLESS = {"/api/v1/stream"}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +51,8 @@ def test_every_operation_answers_as_its_schema_says(api_schema: schemathesis.Bas
     operations = []
     for result in api_schema.get_all_operations():
         assert isinstance(result, Ok), f"the app's schema is invalid: {result}"
-        operations.append(result.ok())
+        if result.ok().path not in ENDLESS:
+            operations.append(result.ok())
     assert len(operations) >= 5
     for operation in operations:
 

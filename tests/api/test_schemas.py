@@ -60,3 +60,16 @@ def test_evidence_ids_are_the_first_distinct_ids_in_alert_order(
     distinct = list(dict.fromkeys(every))
     assert list(chosen) == distinct[:MAX_DETAIL_EVENTS]
     assert truncated == (len(distinct) > MAX_DETAIL_EVENTS)
+
+
+def test_a_severity_change_reaches_the_store() -> None:
+    patch = IncidentPatch.model_validate({"severity": "critical", "reason": "APT"})
+    assert patch.to_update() == IncidentUpdate(severity=Severity.CRITICAL, reason="APT")
+
+
+@pytest.mark.parametrize(
+    "body", [{"status": "merged"}, {"severity": None}, {"reason": "only a reason"}]
+)
+def test_patches_that_change_nothing_or_merge_are_refused(body: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        IncidentPatch.model_validate(body)

@@ -68,6 +68,7 @@ def test_an_incident_in_the_list_carries_every_field_with_utc_offsets(
         "alert_count": 1,
         "created_at": "2026-11-24T08:10:00+00:00",
         "updated_at": "2026-11-24T08:40:00+00:00",
+        "merged_into": None,
     }
 
 
