@@ -9,8 +9,10 @@ import click
 from canhgac.cli._apikey import apikey
 from canhgac.cli._hunt import hunt
 from canhgac.cli._ingest import ingest, parse
+from canhgac.cli._monitor import monitor
 from canhgac.cli._rules import rules
 from canhgac.cli._serve import demo, run
+from canhgac.cli._status import status
 from canhgac.collectors import CollectorError
 from canhgac.config import ConfigError
 from canhgac.correlator import RuleError
@@ -48,6 +50,8 @@ cli.add_command(parse)
 cli.add_command(hunt)
 cli.add_command(apikey)
 cli.add_command(rules)
+cli.add_command(monitor)
+cli.add_command(status)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,6 +35,8 @@ class ApiConfig(Section):
     https://ioc.haugiang.gov.vn; none by default (the panel at / is same-origin)."""
     max_request_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
     """Largest request body an API route accepts (413 beyond)."""
+    max_ingest_bytes: Annotated[int, Field(ge=1024)] = 16 * 1_048_576
+    """Largest body `POST /api/v1/ingest` accepts (413 beyond); forwarders send less."""
     auth_failures_per_minute: Annotated[int, Field(ge=1)] = 20
     """Failed authentications from one address per minute before it gets 429."""
     soc_name: str = "canhgac"
@@ -80,6 +82,26 @@ class ElasticsearchConfig(Section):
     replicas: Annotated[int, Field(ge=0)] | None = None
 
 
+class ForwardingConfig(Section):
+    """Where `canhgac run --component collectors` sends its batches: the correlator's
+    ingest API (`CANHGAC_FORWARDING__URL`, `CANHGAC_FORWARDING__API_KEY`)."""
+
+    url: str | None = None
+    """The correlator's base URL, e.g. http://correlator:8081 (POST /api/v1/ingest)."""
+    api_key: str | None = None
+    """A key of the `ingest` role (`canhgac apikey create --role ingest`)."""
+    ca_file: Path | None = None
+    """CA certificate that signed an https correlator's certificate."""
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 4 * 1_048_576
+    """Batches are sent in requests of at most this size; keep it below the correlator's
+    `api.max_ingest_bytes`."""
+    spool_max_bytes: Annotated[int, Field(ge=1_048_576)] = 1024 * 1_048_576
+    """How much may wait on disk while the correlator is unreachable; beyond it the
+    collectors slow down (files wait unread) instead of dropping."""
+    timeout_seconds: Annotated[float, Field(gt=0)] = 120.0
+    """How long one request may take, the correlator storing the batch included."""
+
+
 class PipelineConfig(Section):
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 1000
     queue_batches: Annotated[int, Field(ge=1, le=1000)] = 16
@@ -109,6 +131,7 @@ class Settings(BaseSettings):
     rules: RulesConfig = RulesConfig()
     incidents: IncidentsConfig = IncidentsConfig()
     pipeline: PipelineConfig = PipelineConfig()
+    forwarding: ForwardingConfig = ForwardingConfig()
     sources: list[SourceConfig] = []
 
     @field_validator("timezone")

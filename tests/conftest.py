@@ -57,11 +57,15 @@ def shared_dir() -> Path:
 
 
 def require_tool(command: str, package: str) -> str:
-    """The path of a command the test drives for real, or a skip naming the Debian package
-    (a failure when CANHGAC_REQUIRE_TOOLS=1, as scripts/test sets after installing them)."""
-    found = shutil.which(command) or (
-        f"/usr/sbin/{command}" if Path(f"/usr/sbin/{command}").exists() else None
-    )
+    """The path of a command (or of a file, given absolute) the test needs, or a skip naming
+    the Debian package (a failure when CANHGAC_REQUIRE_TOOLS=1, as scripts/test sets after
+    installing them)."""
+    if command.startswith("/"):
+        found = command if Path(command).exists() else None
+    else:
+        found = shutil.which(command) or (
+            f"/usr/sbin/{command}" if Path(f"/usr/sbin/{command}").exists() else None
+        )
     if found is None:
         message = f"needs {command}: apt-get install {package} (scripts/system-packages)"
         if os.environ.get("CANHGAC_REQUIRE_TOOLS") == "1":

@@ -12,6 +12,17 @@ def test_the_documented_example_is_valid() -> None:
         "dichvucong-nginx",
         "eportal-apache",
         "motcua-app01-auth",
+        "syslog-dc",
+        "tap-dc",
+        "portal-monitor",
+    ]
+    assert [s.type for s in settings.sources] == [
+        "file",
+        "file",
+        "file",
+        "syslog",
+        "capture",
+        "portal_monitor",
     ]
     assert settings.incidents.window.total_seconds() == 15 * 60
 
@@ -35,7 +46,7 @@ def test_environment_variables_override_the_file(
         ("apii:\n  port: 1\n", "apii"),
         ("api:\n  prot: 1\n", "api.prot"),
         ("api:\n  port: 70000\n", "api.port"),
-        ("sources:\n  - name: x\n    paths: [a]\n    format: syslog\n", "sources.0.format"),
+        ("sources:\n  - name: x\n    paths: [a]\n    format: cef\n", "sources.0.format"),
         ("sources:\n  - name: x\n    paths: []\n", "sources.0.paths"),
         ("timezone: Mars/Olympus\n", "timezone"),
     ],
