@@ -63,10 +63,11 @@ def test_each_rule_gets_its_query_or_the_reason_it_has_none(tmp_path: Path, data
     blocks = result.stdout.split("# ")[1:]
     by_title = {block.split(" (")[0]: block for block in blocks if " (" in block}
     nikto = by_title["Nikto On The Portal"]
-    # The webserver routing of logsources.yml, ANDed with the mapped user agent field.
+    # The webserver routing of logsources.yml, ANDed with the mapped user agent field; string
+    # matches search the lower-cased copies (.caseless), as Sigma matches regardless of case.
     assert (
-        "((event.dataset:(nginx.access OR apache.access)) OR event.category:web) "
-        "AND user_agent.original:*nikto*"
+        "((event.dataset.caseless:(nginx.access OR apache.access)) OR "
+        "event.category.caseless:web) AND user_agent.original.caseless:*nikto*"
     ) in nikto
     assert "cannot convert: pySigma cannot convert it to Lucene" in result.stdout
     assert "field references" in by_title["Login Name Equals Host Name"] + result.stdout

@@ -295,7 +295,7 @@ def test_an_invalid_upload_is_refused_with_the_precise_reason(
 def test_the_lucene_preview(client: TestClient, as_viewer: dict[str, str]) -> None:
     answer = client.get(f"/api/v1/rules/{TRAVERSAL}/lucene", headers=as_viewer).json()
     assert answer["reason"] is None
-    assert "url.original:" in answer["query"]
+    assert "url.original.caseless:" in answer["query"]
     assert "event.dataset:(nginx.access" in answer["query"]
     correlation = client.get(f"/api/v1/rules/{BRUTE_FORCE}/lucene", headers=as_viewer).json()
     assert correlation["query"] is None
