@@ -72,9 +72,11 @@ def test_each_rule_gets_its_query_or_the_reason_it_has_none(tmp_path: Path, data
     assert "cannot convert: pySigma cannot convert it to Lucene" in result.stdout
     assert "field references" in by_title["Login Name Equals Host Name"] + result.stdout
     whoami = by_title["Whoami Run"]
-    # Converted, but Windows event data is stored, not indexed: run in-process.
-    assert "winlog.event_data.Image:*\\\\whoami.exe" in whoami
-    assert "note: reads fields the Elasticsearch store keeps but does not index" in result.stdout
+    # Windows event data is indexed (dynamic templates), also where the engine reads it from
+    # user_data, so the rule runs as a query with no note.
+    assert "winlog.event_data.Image.caseless:*\\\\whoami.exe" in whoami
+    assert "winlog.user_data.\\*.Image.caseless:*\\\\whoami.exe" in whoami
+    assert "does not index" not in whoami
 
 
 def test_a_missing_path_is_reported_as_a_rule_that_cannot_convert(

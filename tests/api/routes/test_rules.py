@@ -296,7 +296,7 @@ def test_the_lucene_preview(client: TestClient, as_viewer: dict[str, str]) -> No
     answer = client.get(f"/api/v1/rules/{TRAVERSAL}/lucene", headers=as_viewer).json()
     assert answer["reason"] is None
     assert "url.original.caseless:" in answer["query"]
-    assert "event.dataset:(nginx.access" in answer["query"]
+    assert "event.dataset.caseless:(nginx.access" in answer["query"]
     correlation = client.get(f"/api/v1/rules/{BRUTE_FORCE}/lucene", headers=as_viewer).json()
     assert correlation["query"] is None
     assert "correlation" in correlation["reason"]
