@@ -8,8 +8,8 @@ import orjson
 import pytest
 
 from canhgac.storage import SQLiteStore, StoreCounts
-from tests.storage.elasticsearch_node import delete_prefix, elasticsearch_url
 from tests.conftest import REPO, run_canhgac
+from tests.storage.elasticsearch_node import delete_prefix, elasticsearch_url
 
 pytestmark = pytest.mark.slow
 
