@@ -49,8 +49,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -1880,30 +1880,15 @@ class ElasticsearchStore:
         search's exact order (fewer when there are no more)."""
         wanted = checked.query.limit + 1
         keys: list[tuple[str, str, str]] = []
-        with _translated("searching events", self.hosts):
-            opened = self._client.open_point_in_time(
-                index=self._names.events,
-                keep_alive=_PIT_KEEP_ALIVE,
-                ignore_unavailable=True,
-                allow_partial_search_results=False,
-            )
-        pit_id: str = opened["id"]
-        try:
-            after: list[Any] | None = None
-            boundary: int | None = None  # the millisecond of the `wanted`-th event
-            while True:
-                with _translated("searching events", self.hosts):
-                    response = self._client.search(
-                        pit={"id": pit_id, "keep_alive": _PIT_KEEP_ALIVE},
-                        query={"bool": {"filter": filters}},
-                        sort=[{"@timestamp": "desc"}, {"_shard_doc": "desc"}],
-                        search_after=after,
-                        size=_EVENT_KEYS_PAGE,
-                        source_includes=["@timestamp"],
-                        track_total_hits=False,
-                    )
-                pit_id = response.get("pit_id", pit_id)
-                hits = response["hits"]["hits"]
+        boundary: int | None = None  # the millisecond of the `wanted`-th event
+        pages = self._pit_pages(
+            {"bool": {"filter": filters}},
+            sort=[{"@timestamp": "desc"}, {"_shard_doc": "desc"}],
+            size=_EVENT_KEYS_PAGE,
+            source_includes=["@timestamp"],
+        )
+        with closing(pages):
+            for hits in pages:
                 for hit in hits:
                     millisecond = int(hit["sort"][0])
                     if boundary is not None and millisecond < boundary:
@@ -1914,16 +1899,8 @@ class ElasticsearchStore:
                         keys.append((time_text, event_id, hit["_index"]))
                         if len(keys) == wanted:
                             boundary = millisecond
-                if len(hits) < _EVENT_KEYS_PAGE:
-                    keys.sort(reverse=True)
-                    return keys[:wanted]
-                after = hits[-1]["sort"]
-        finally:
-            try:
-                self._client.close_point_in_time(id=pit_id)
-            except (ApiError, TransportError) as exc:
-                # It expires by itself after _PIT_KEEP_ALIVE.
-                log.debug("closing a point in time failed: %s", exc)
+        keys.sort(reverse=True)
+        return keys[:wanted]
 
     def _event_search(
         self, query: Mapping[str, Any], since: datetime, until: datetime, page_size: int
@@ -1938,6 +1915,26 @@ class ElasticsearchStore:
             )
         self._settle_events(force=True)
         window = {"range": {"@timestamp": {"gte": format_time(since), "lt": format_time(until)}}}
+        pages = self._pit_pages(
+            {"bool": {"must": [query], "filter": [window]}},
+            sort=[{"@timestamp": "asc"}, {"_shard_doc": "asc"}],
+            size=page_size,
+        )
+        with closing(pages):
+            for hits in pages:
+                yield [event_from_document(hit["_id"], hit["_source"]) for hit in hits]
+
+    def _pit_pages(
+        self,
+        query: Mapping[str, Any],
+        *,
+        sort: list[dict[str, str]],
+        size: int,
+        source_includes: list[str] | None = None,
+    ) -> Generator[list[dict[str, Any]], None, None]:
+        """The event hits of `query` in `sort` order, a non-empty page at a time, read from
+        one point in time with search_after; the point in time is closed when the pages
+        end or the caller closes the iterator."""
         with _translated("searching events", self.hosts):
             opened = self._client.open_point_in_time(
                 index=self._names.events,
@@ -1952,17 +1949,18 @@ class ElasticsearchStore:
                 with _translated("searching events", self.hosts):
                     response = self._client.search(
                         pit={"id": pit_id, "keep_alive": _PIT_KEEP_ALIVE},
-                        query={"bool": {"must": [query], "filter": [window]}},
-                        sort=[{"@timestamp": "asc"}, {"_shard_doc": "asc"}],
+                        query=query,
+                        sort=sort,
                         search_after=after,
-                        size=page_size,
+                        size=size,
+                        source_includes=source_includes,
                         track_total_hits=False,
                     )
                 pit_id = response.get("pit_id", pit_id)
                 hits = response["hits"]["hits"]
                 if hits:
-                    yield [event_from_document(hit["_id"], hit["_source"]) for hit in hits]
-                if len(hits) < page_size:
+                    yield hits
+                if len(hits) < size:
                     return
                 after = hits[-1]["sort"]
         finally:
