@@ -49,6 +49,7 @@ from canhgac.correlator._matchers import (
     StringShape,
     field_predicate,
     keyword_predicate,
+    keywords_containing,
     string_shape,
     with_surrounding_wildcards,
 )
@@ -230,6 +231,8 @@ class _FieldValues:
             + (_COST_AFFIX if suffixes else 0.0)
             + (_COST_AFFIX + _COST_NEEDLE * len(needles) if needles else 0.0)
         )
+        if fields == KEYWORD_FIELDS and not (equals or prefixes or suffixes):
+            return _Test(keywords_containing(needles), cost)
         if len(fields) == 1 and not (prefixes or suffixes or needles):
             (name,) = fields
             return _Test(lambda view: not equals.isdisjoint(view[name]), cost)

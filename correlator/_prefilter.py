@@ -84,8 +84,12 @@ def _hit_chance(anchor: Anchor) -> float:
     return _KIND_CHANCE[anchor.kind] / (len(anchor.text) * math.sqrt(len(anchor.text)))
 
 
-# Literals shorter than this are met nearly everywhere: no use as anchors.
+# Literals shorter than this are met nearly everywhere: no use as anchors...
 REGEX_LITERAL_MIN = 3
+# ...unless they hold one of these, rare in command lines, paths and URLs: a PowerShell
+# escape (`), a format string ({0}), a variable (${, $env:), a caret or a pipe. An
+# obfuscation regex anchored on one is tested on few events instead of all of them.
+RARE_LITERAL_CHARACTERS = frozenset("`^~${}|")
 # The standard library's regular expression parser (no public name, no type stubs).
 _sre_parser: Any = importlib.import_module("re._parser")
 _sre: Any = importlib.import_module("re._constants")
@@ -127,7 +131,7 @@ def _sequence_literals(items: Any, ignorecase: bool) -> _Literals | None:
     run: list[str] = []
 
     def close_run() -> None:
-        if len(run) >= REGEX_LITERAL_MIN:
+        if len(run) >= REGEX_LITERAL_MIN or not RARE_LITERAL_CHARACTERS.isdisjoint(run):
             candidates.append(frozenset({"".join(run).lower()}))
         run.clear()
 

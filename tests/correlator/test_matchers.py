@@ -268,6 +268,19 @@ class TestKeywords:
         assert rule.matches(event({"message": "x UNION ALL SELECT y"}))
         assert not rule.matches(event({"message": "select then union"}))
 
+    def test_keywords_ignore_case_in_a_line_with_non_ascii_text(self) -> None:
+        rule = compiled({"keywords": ["\\perfc.dat", "đăng nhập"], "condition": "keywords"})
+        line = "Người dùng ® chạy C:\\Windows\\PERFC.DAT"
+        assert rule.matches(event({"event.original": line}))
+        assert rule.matches(event({"message": "ĐĂNG NHẬP thất bại"}))
+        assert not rule.matches(event({"message": "dang nhap that bai"}))
+
+    def test_a_keyword_wildcard_spans_lines(self) -> None:
+        rule = compiled({"keywords": ["begin*end", "x?y"], "condition": "keywords"})
+        assert rule.matches(event({"event.original": "BEGIN\nthe middle\nEND"}))
+        assert rule.matches(event({"message": "X\nY"}))
+        assert not rule.matches(event({"message": "xy"}))
+
     def test_keyword_regex(self) -> None:
         rule = compiled({"keywords": {"|re": "port \\d+ ssh2$"}, "condition": "keywords"})
         assert rule.matches(event({"message": "Failed password for x from 1.2.3.4 port 22 ssh2"}))
@@ -317,3 +330,18 @@ def test_contains_finds_the_text_anywhere(before: str, needle: str, after: str) 
 def test_wildcards_agree_with_fnmatch(pattern: str, text: str) -> None:
     expected = fnmatch.fnmatchcase(text.lower(), pattern)
     assert matches(pattern, {"f": text}) == expected
+
+
+@given(
+    keyword=st.text(alphabet="aAđĐ*?", min_size=1, max_size=6),
+    text=st.text(alphabet="aAbđĐ\n", max_size=10),
+    alone=st.booleans(),
+)
+def test_keywords_agree_with_fnmatch_on_the_lowered_text(
+    keyword: str, text: str, alone: bool
+) -> None:
+    # Alone, or beside another keyword (merged with it into one search).
+    keywords = [keyword] if alone else [keyword, "zzz"]
+    rule = compiled({"keywords": keywords, "condition": "keywords"})
+    expected = fnmatch.fnmatchcase(text.lower(), f"*{keyword.lower()}*")
+    assert rule.matches(event({"message": text})) == expected

@@ -222,7 +222,15 @@ def test_a_regex_is_anchored_on_the_literals_it_needs() -> None:
     assert regex_literals("[") is None  # not a regex: the rule's own test reports it
 
 
-REGEX_ALPHABET = "abcdeABCDE.-$ ist\u0130\u0131\u017f\u212a"
+def test_a_regex_with_only_short_runs_is_anchored_on_a_rare_character() -> None:
+    # SigmaHQ's PowerShell token obfuscation rule: a backtick, rare in command lines.
+    assert regex_literals("\\w+`(?:\\w+|-|.)`[\\w+|\\s]") == frozenset({"`"})
+    assert regex_literals('"(?:\\{\\d\\})+"\\s*-f') == frozenset({"{"})
+    assert regex_literals("(?i)\\$\\{`?e`?n`?v") == frozenset({"${"})
+    assert regex_literals("a.b") is None  # short runs of common characters anchor nothing
+
+
+REGEX_ALPHABET = "abcdeABCDE.-$ ist`{}\u0130\u0131\u017f\u212a"
 PATTERNS = (
     "ab+c",
     "(?i)dEad|beef",
@@ -233,6 +241,9 @@ PATTERNS = (
     "a(b|c)de",
     "(?i)test",
     "(?i:KIT)e",
+    "a`(?:b|-|.)`",
+    "(?i)\\$\\{`?e",
+    "(?:\\{a\\})+-",
 )
 
 
