@@ -74,7 +74,7 @@ class JsonLinesParser:
         if not isinstance(document, dict):
             raise ParseError(f"a JSON line must hold an object, not {_json_kind(document)}")
         if self.field_map is None and looks_like_windows_event(document):
-            return normalize_windows_event(document, context)
+            return normalize_windows_event(document, context, line)
         if _depth(document) > MAX_DEPTH:
             raise ParseError(f"JSON object is nested deeper than {MAX_DEPTH} levels")
         flat = flatten_ecs(document)

@@ -184,18 +184,22 @@ _LOGON_TYPES: Mapping[int, str] = MappingProxyType(
 )
 
 
-def normalize_windows_event(record: Mapping[str, Any], context: ParseContext) -> ParsedRecord:
+def normalize_windows_event(
+    record: Mapping[str, Any], context: ParseContext, original: str | None = None
+) -> ParsedRecord:
     """Normalize one Windows event in any of the three shapes (module docstring) to ECS.
 
-    Raises ParseError saying what is missing or wrong (no event id, no time, a record id
-    that is not a number, ...).
+    `event.original` is `original`, the text the record was read from, when the caller
+    has it; else the record written as compact JSON. Raises ParseError saying what is
+    missing or wrong (no event id, no time, a record id that is not a number, ...).
     """
     if not isinstance(record, Mapping):
         raise ParseError(f"a Windows event is a JSON object, not {type(record).__name__}")
-    try:
-        original = orjson.dumps(record).decode()
-    except TypeError as exc:  # orjson.JSONEncodeError: deep nesting, 64-bit overflow
-        raise ParseError(f"record cannot be written as JSON: {exc}") from None
+    if original is None:
+        try:
+            original = orjson.dumps(record).decode()
+        except TypeError as exc:  # orjson.JSONEncodeError: deep nesting, 64-bit overflow
+            raise ParseError(f"record cannot be written as JSON: {exc}") from None
     event = record.get("Event")
     if _is_mapping(event):
         timestamp, fields = _from_evtx(event)
