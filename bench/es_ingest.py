@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 from elasticsearch import Elasticsearch, helpers
 from elasticsearch.serializer import OrjsonSerializer
 
+from canhgac.bench._sample_events import sample_events
 from canhgac.collectors._event_builder import EventBuilder, SourceLabels
 from canhgac.events import Event
 from canhgac.parsers import ParseContext, get_parser
@@ -48,15 +49,13 @@ from canhgac.storage import Checkpoint, ElasticsearchStore, WriteBatch
 from canhgac.storage._elasticsearch_bulk import EVENT_CHUNK_SIZE
 from canhgac.storage._elasticsearch_docs import event_document, event_index
 
-SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "portal-access.log"
 THREADS = 4
 WARM_UP_EVENTS = 5_000
 RUNS = ("ready", "made", "store", "lookups")
 
 
-def sample_events(count: int) -> list[Event]:
-    """`count` events parsed from the bundled nginx log, each line at its own offset."""
-    lines = SAMPLE.read_bytes().splitlines()
+def nginx_events(count: int) -> list[Event]:
+    """`count` events of the bundled nginx log, as the portal's source would store them."""
     context = ParseContext(datetime.now(UTC), ZoneInfo("Asia/Ho_Chi_Minh"))
     builder = EventBuilder(
         get_parser("nginx"),
@@ -65,17 +64,7 @@ def sample_events(count: int) -> list[Event]:
         origin=uuid.uuid4().hex,
         path="/var/log/nginx/portal-access.log",
     )
-    events: list[Event] = []
-    position = 0
-    while len(events) < count:
-        for raw in lines:
-            built = builder.build(raw, position, None)
-            position += len(raw) + 1
-            if isinstance(built, Event):
-                events.append(built)
-                if len(events) == count:
-                    break
-    return events
+    return sample_events(count, builder)
 
 
 def batches(events: Sequence[Event], size: int) -> Iterator[Sequence[Event]]:
@@ -183,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
 
-    events = sample_events(args.events)
+    events = nginx_events(args.events)
     print(
         f"{len(events)} events, store batches of {args.batch}, {THREADS} bulk threads, "
         f"{EVENT_CHUNK_SIZE} documents per bulk request"

@@ -28,31 +28,19 @@ from statistics import median
 import uvicorn
 
 from canhgac.api import create_app, generate_api_key
+from canhgac.bench._sample_events import sample_events
 from canhgac.collectors import EventBuilder, IngestForwarder, SourceLabels
 from canhgac.config import Settings
-from canhgac.events import Event
 from canhgac.parsers import ParseContext, get_parser
 from canhgac.pipeline import CollectedBatch
 from canhgac.service import CorrelatorComponent
 from canhgac.storage import Checkpoint, Role, SQLiteStore
 
-SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "portal-access.log"
-
 
 def make_batches(total: int, size: int) -> list[CollectedBatch]:
-    lines = [line for line in SAMPLE.read_bytes().splitlines() if line]
     context = ParseContext(reference_time=datetime.now(UTC), timezone=UTC)
     builder = EventBuilder(get_parser("nginx"), SourceLabels("portal"), context, "bench")
-    events: list[Event] = []
-    offset = 0
-    while len(events) < total:
-        for line in lines:
-            built = builder.build(line, offset, None)
-            offset += len(line) + 1
-            if isinstance(built, Event):
-                events.append(built)
-            if len(events) == total:
-                break
+    events = sample_events(total, builder)
     return [
         CollectedBatch(
             source="portal",

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from canhgac.collectors._event_builder import SourceLabels
+from canhgac.collectors._one_shot_reader import OneShotReader
 from canhgac.collectors._packet_events import PacketEvents
 from canhgac.collectors._pcap_format import CaptureFile, CaptureFormatError, Frame, is_capture
 from canhgac.collectors._read_progress import CollectorError, ReadProgress
@@ -27,44 +28,25 @@ PCAP_FORMAT = "pcap"
 _HEAD_BYTES = 24
 
 
-class CaptureReader:
+class CaptureReader(OneShotReader):
     """Reads a whole capture file; `batch_packets` frames per batch."""
 
     def __init__(self, path: Path, labels: SourceLabels, *, batch_packets: int = 1000) -> None:
-        self.path = path
         self.labels = labels
         self.batch_packets = batch_packets
+        super().__init__(path, _HEAD_BYTES)
+
+    def _begin(self, head: bytes) -> None:
+        if not is_capture(head):
+            raise CollectorError(
+                f"{self.path} is not a pcap or pcapng capture (unknown signature); "
+                "pass another --format"
+            )
+        self._head = head
         try:
-            self._handle = path.open("rb")
-            self.size = path.stat().st_size
-        except OSError as exc:
-            raise CollectorError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        try:
-            if path.is_dir():
-                raise CollectorError(f"cannot read {path}: it is a directory")
-            head = self._handle.read(_HEAD_BYTES)
-            if not is_capture(head):
-                raise CollectorError(
-                    f"{path} is not a pcap or pcapng capture (unknown signature); "
-                    "pass another --format"
-                )
-            self._head = head
             self._capture = CaptureFile(self._handle)
         except CaptureFormatError as exc:
-            self._handle.close()
-            raise CollectorError(f"{path}: cannot read the capture: {exc}") from exc
-        except CollectorError:
-            self._handle.close()
-            raise
-
-    def __enter__(self) -> "CaptureReader":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._handle.close()
+            raise CollectorError(f"{self.path}: cannot read the capture: {exc}") from exc
 
     def batches(self) -> Iterator[ReadProgress]:
         """Events and dead letters, `batch_packets` frames at a time; the last batch

@@ -15,6 +15,7 @@ import evtx
 import orjson
 
 from canhgac.collectors._event_builder import SourceLabels
+from canhgac.collectors._one_shot_reader import OneShotReader
 from canhgac.collectors._read_progress import CollectorError, ReadProgress
 from canhgac.events import DeadLetter, Event, event_id, make_event
 from canhgac.parsers import (
@@ -41,7 +42,7 @@ def is_evtx(head: bytes) -> bool:
     return head.startswith(EVTX_MAGIC)
 
 
-class EvtxReader:
+class EvtxReader(OneShotReader):
     """Reads a whole .evtx file; raises CollectorError for a file that is not EVTX."""
 
     def __init__(
@@ -53,42 +54,24 @@ class EvtxReader:
         hostname: str | None = None,
         batch_records: int = 1000,
     ) -> None:
-        self.path = path
         self.labels = labels
         self.timezone = timezone
         self.hostname = hostname
         self.batch_records = batch_records
+        super().__init__(path, len(EVTX_MAGIC))
+
+    def _begin(self, head: bytes) -> None:
+        if not is_evtx(head):
+            raise CollectorError(
+                f"{self.path} is not an EVTX file (it does not start with 'ElfFile'); "
+                "pass another --format"
+            )
         try:
-            self._handle = path.open("rb")
-            self.size = path.stat().st_size
-        except OSError as exc:
-            raise CollectorError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        try:
-            if path.is_dir():
-                raise CollectorError(f"cannot read {path}: it is a directory")
-            if not is_evtx(self._handle.read(len(EVTX_MAGIC))):
-                raise CollectorError(
-                    f"{path} is not an EVTX file (it does not start with 'ElfFile'); "
-                    "pass another --format"
-                )
             self._handle.seek(0)
             # One thread: the pipeline has its own, and one is fast enough (~100k records/s).
             self._parser = evtx.PyEvtxParser(self._handle, 1)
         except _EVTX_ERRORS as exc:
-            self._handle.close()
-            raise CollectorError(f"{path}: cannot read its EVTX header: {exc}") from exc
-        except CollectorError:
-            self._handle.close()
-            raise
-
-    def __enter__(self) -> "EvtxReader":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._handle.close()
+            raise CollectorError(f"{self.path}: cannot read its EVTX header: {exc}") from exc
 
     def batches(self) -> Iterator[ReadProgress]:
         """Events and dead letters, `batch_records` records at a time; the last batch

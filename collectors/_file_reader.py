@@ -15,6 +15,7 @@ from canhgac.collectors._event_builder import EventBuilder, SourceLabels
 from canhgac.collectors._evtx_reader import EVTX_MAGIC, EvtxReader, is_evtx
 from canhgac.collectors._gzip_stream import GzipStream, is_gzip
 from canhgac.collectors._line_reader import ByteSource, fingerprint, read_lines
+from canhgac.collectors._one_shot_reader import OneShotReader
 from canhgac.collectors._pcap_format import is_capture
 from canhgac.collectors._read_progress import CollectorError, ReadProgress
 from canhgac.events import DeadLetter, Event
@@ -25,7 +26,7 @@ EVTX_FORMAT = "evtx"
 """The format name of Windows .evtx files, which are read by `EvtxReader`, not by lines."""
 
 
-class FileReader:
+class FileReader(OneShotReader):
     """Reads a whole file through a parser. `format` is a parser name, "evtx", "pcap" or
     "auto"."""
 
@@ -39,33 +40,18 @@ class FileReader:
         hostname: str | None = None,
         batch_lines: int = 1000,
     ) -> None:
-        self.path = path
         self.format = format
         self.labels = labels
         self.timezone = timezone
         self.hostname = hostname
         self.batch_lines = batch_lines
-        try:
-            self._handle = path.open("rb")
-            self.size = path.stat().st_size
-        except OSError as exc:
-            raise CollectorError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        if path.is_dir():
-            self._handle.close()
-            raise CollectorError(f"cannot read {path}: it is a directory")
+        super().__init__(path, 2)
+
+    def _begin(self, head: bytes) -> None:
         # A gzip-compressed file (a rotated app.log.1.gz) is read as its decompressed lines.
-        self._gzip = GzipStream(self._handle) if is_gzip(self._handle.read(2)) else None
+        self._gzip = GzipStream(self._handle) if is_gzip(head) else None
         self._lines: ByteSource = self._gzip or self._handle
         self._handle.seek(0)
-
-    def __enter__(self) -> "FileReader":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._handle.close()
 
     def detected_format(self) -> str | None:
         """The format to use: the configured one, or for "auto" "evtx" when the file starts

@@ -1,23 +1,20 @@
 """`canhgac status`: the loss accounting a user checks by hand, through the real command."""
 
 import json
-import os
-import signal
 import sqlite3
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
 from canhgac.cli._status import loss_lines, report_document
 from canhgac.storage import SourceCounters, SourceCountersReport
 from canhgac.storage._elasticsearch import _source_document_id as source_document_id
-from tests.conftest import canhgac_command, free_port, run_canhgac
+from tests._running_service import RunningService, wait_for
+from tests.conftest import run_canhgac
 from tests.storage.elasticsearch_node import delete_prefix, elasticsearch_url, new_prefix
 
 OVERSIZED_BYTES = 70_000  # longer than the 64 KiB a log line may be
@@ -179,52 +176,6 @@ def test_status_reads_the_counters_from_elasticsearch(data_dir: Path, tmp_path: 
 # -- the running service, killed with -9 and started again -------------------------------
 
 
-class RunningService:
-    def __init__(self, config: Path, env: dict[str, str], port: int, log: Path) -> None:
-        self.config, self.env, self.port, self.log = config, env, port, log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, *, wait: bool = True) -> None:
-        """Start `canhgac run`; with `wait`, until its API answers (its collectors may
-        have read much by then)."""
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [*canhgac_command(), "run", "--config", str(self.config), "--port", str(self.port)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-            )
-        if wait:
-            wait_for(self._answers, 180, "canhgac run to answer /healthz")
-
-    def _answers(self) -> bool:
-        assert self.process is not None
-        assert self.process.poll() is None, self.log.read_text()
-        try:
-            return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    def kill9(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(30)
-
-
-def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {seconds}s waiting for {what}")
-
-
 class StoredCounts:
     """The portal's counters and what is stored, read as another process would."""
 
@@ -275,35 +226,26 @@ class StoredCounts:
 
 @pytest.fixture(params=["sqlite", pytest.param("elasticsearch", marks=pytest.mark.integration)])
 def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningService]:
-    log_file = tmp_path / "access.log"
-    config = tmp_path / "canhgac.yaml"
-    config.write_text(
-        json.dumps(
-            {
-                "sources": [
-                    {
-                        "name": "portal",
-                        "type": "file",
-                        "paths": [str(log_file)],
-                        "format": "nginx",
-                        "poll_interval": 0.2,
-                    }
-                ]
-            }
-        )
-    )
-    env = {**os.environ, "CANHGAC_DATA_DIR": str(tmp_path / "data")}
+    source = {
+        "name": "portal",
+        "type": "file",
+        "paths": [str(tmp_path / "access.log")],
+        "format": "nginx",
+        "poll_interval": 0.2,
+    }
+    running = RunningService.in_folder(tmp_path, {"sources": [source]})
     url = prefix = None
     if request.param == "elasticsearch":
         url, prefix = elasticsearch_url(), new_prefix()
-        env |= {"CANHGAC_ES_URL": url, "CANHGAC_ELASTICSEARCH__INDEX_PREFIX": prefix}
-    running = RunningService(config, env, free_port(), tmp_path / "service.log")
+        running.env |= {"CANHGAC_ES_URL": url, "CANHGAC_ELASTICSEARCH__INDEX_PREFIX": prefix}
     try:
         yield running
     finally:
-        running.stop()
-        if url is not None and prefix is not None:
-            delete_prefix(url, prefix)
+        try:
+            running.stop()
+        finally:
+            if url is not None and prefix is not None:
+                delete_prefix(url, prefix)
 
 
 @pytest.mark.slow
@@ -331,7 +273,7 @@ def test_after_kill_9_and_a_restart_the_counts_equal_the_lines_in_the_file(
     service.kill9()
     assert stored.received() < total, "the kill came after the whole file was read"
 
-    service.start()
+    service.start(seconds=180)
     wait_for(lambda: stored.received() >= total, 180, "every line to be counted")
     time.sleep(1)  # anything counted twice would arrive now
     document = status_json(service.env)

@@ -2,11 +2,8 @@
 the test sends DNS over UDP and an HTTP request to a local server."""
 
 import json
-import os
-import signal
 import socket
 import sqlite3
-import subprocess
 import threading
 import time
 import urllib.request
@@ -23,7 +20,8 @@ from canhgac.config import CaptureSourceConfig, Settings
 from canhgac.events import Event
 from canhgac.pipeline import CollectedBatch
 from canhgac.storage import Checkpoint
-from tests.conftest import canhgac_command, free_port, require_tool
+from tests._running_service import RunningService
+from tests.conftest import free_port, require_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -244,21 +242,11 @@ def test_canhgac_run_stores_captured_events_with_the_packet_count(
     """A real `canhgac run` with a capture source: events and the packet count reach the
     store in the same transactions; SIGTERM stops tshark with the service."""
     require_tool("tshark", "tshark")
-    config = tmp_path / "canhgac.yaml"
     source = {"type": "capture", "name": "tap-run", "interface": "lo",
               "capture_filter": f"host {resolver}", "poll_interval": 0.2}  # fmt: skip
-    config.write_text(json.dumps({"sources": [source]}))
-    data = tmp_path / "data"
-    port = free_port()
-    log_path = tmp_path / "service.log"
-    with log_path.open("ab") as log_file:
-        process = subprocess.Popen(
-            [*canhgac_command(), "run", "--config", str(config), "--port", str(port)],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "CANHGAC_DATA_DIR": str(data)},
-        )
-    database = data / "canhgac.sqlite3"
+    service = RunningService.in_folder(tmp_path, {"sources": [source]})
+    log_path = service.log
+    database = service.data / "canhgac.sqlite3"
 
     def stored_queries() -> int:
         if not database.exists():
@@ -268,19 +256,20 @@ def test_canhgac_run_stores_captured_events_with_the_packet_count(
             count: int = db.execute(query).fetchone()[0]
         return count
 
+    service.start(wait=False)
+    assert service.process is not None
     try:
         ident = iter(range(1000, 5000))
         deadline = time.monotonic() + WAIT_SECONDS
         while stored_queries() < 4:
-            assert process.poll() is None, log_path.read_text()
+            assert service.process.poll() is None, log_path.read_text()
             if time.monotonic() > deadline:
                 pytest.fail("no DNS events stored by canhgac run:\n" + log_path.read_text())
             dns_query(resolver, next(ident))
             time.sleep(0.3)
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
-    assert process.returncode == 0, log_path.read_text()
+        service.stop(30)
+    assert service.process.returncode == 0, log_path.read_text()
     with sqlite3.connect(database) as db:
         (state,) = db.execute(
             "SELECT state FROM checkpoints WHERE name = 'capture:tap-run'"

@@ -152,6 +152,34 @@ def load_inline(folder: Path, **files: str) -> RuleSet:
     return load_rules(paths, bundled=False)
 
 
+def ssh_failure_count(title: str, threshold: int) -> dict[str, str]:
+    """Inline rule files for `load_inline`: "Failed" (a failed sshd login, b.yml) and the
+    event_count correlation `title` (c.yml), firing at `threshold` of them from one
+    source.ip within 5 minutes."""
+    failed = """
+    title: Failed
+    name: failed
+    logsource:
+        product: linux
+        service: sshd
+    detection:
+        selection:
+            event.outcome: failure
+        condition: selection
+    """
+    count = f"""
+    title: {title}
+    correlation:
+        type: event_count
+        rules: [failed]
+        group-by: [source.ip]
+        timespan: 5m
+        condition:
+            gte: {threshold}
+    """
+    return {"b.yml": failed, "c.yml": count}
+
+
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from canhgac.correlator import Correlator, Severity, alert_id
-from tests.correlator._events import T0, event, load_inline, ssh_event, web_event
+from tests.correlator._events import T0, event, load_inline, ssh_event, ssh_failure_count, web_event
 
 PROBE = """
 title: Admin Probe
@@ -109,28 +109,7 @@ def test_stats_count_routed_events_matches_and_the_last_match(tmp_path: Path) ->
 
 
 def test_stats_of_correlations_count_received_matches_and_firings(tmp_path: Path) -> None:
-    base = """
-    title: Failed
-    name: failed
-    logsource:
-        product: linux
-        service: sshd
-    detection:
-        selection:
-            event.outcome: failure
-        condition: selection
-    """
-    count = """
-    title: Three Failures
-    correlation:
-        type: event_count
-        rules: [failed]
-        group-by: [source.ip]
-        timespan: 5m
-        condition:
-            gte: 3
-    """
-    engine = Correlator(load_inline(tmp_path, **{"b.yml": base, "c.yml": count}))
+    engine = Correlator(load_inline(tmp_path, **ssh_failure_count("Three Failures", 3)))
     alerts = engine.process([ssh_event("failure", seconds=s) for s in range(7)])
     assert [a.rule_title for a in alerts] == ["Three Failures", "Three Failures"]
     failed, three = engine.stats()

@@ -10,7 +10,13 @@ from canhgac.correlator import (
     RuleHealth,
     Severity,
 )
-from tests.correlator._events import SYSMON, load_inline, web_event, windows_event
+from tests.correlator._events import (
+    SYSMON,
+    load_inline,
+    ssh_failure_count,
+    web_event,
+    windows_event,
+)
 
 PROBE = """
 title: Admin Probe
@@ -163,27 +169,6 @@ def test_evaluation_time_is_sampled_and_scaled(tmp_path: Path) -> None:
 
 
 def test_correlations_report_their_counters(tmp_path: Path) -> None:
-    base = """
-    title: Failed
-    name: failed
-    logsource:
-        product: linux
-        service: sshd
-    detection:
-        selection:
-            event.outcome: failure
-        condition: selection
-    """
-    count = """
-    title: Many Failures
-    correlation:
-        type: event_count
-        rules: [failed]
-        group-by: [source.ip]
-        timespan: 5m
-        condition:
-            gte: 100
-    """
-    correlator = Correlator(load_inline(tmp_path, **{"b.yml": base, "c.yml": count}))
+    correlator = Correlator(load_inline(tmp_path, **ssh_failure_count("Many Failures", 100)))
     line = health_of(correlator, "Many Failures")
     assert (line.kind, line.routed, line.matches) == ("event_count", True, 0)

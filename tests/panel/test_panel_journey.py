@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.panel._service import RunningService
+from tests._running_service import RunningService, portal_source
 from tests.panel.conftest import PanelPage
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -39,20 +39,8 @@ def attack_line(moment: datetime) -> str:
 def service(tmp_path: Path) -> Iterator[RunningService]:
     log_file = tmp_path / "access.log"
     log_file.write_text("")
-    running = RunningService(
-        tmp_path,
-        [
-            {
-                "name": "cong-dich-vu-cong",
-                "type": "file",
-                "paths": [str(log_file)],
-                "format": "nginx",
-                "system": "Cổng dịch vụ công",
-                "organization": "Sở KH&CN",
-                "poll_interval": 0.2,
-            }
-        ],
-    )
+    source = portal_source(log_file, "cong-dich-vu-cong")
+    running = RunningService.in_folder(tmp_path, {"sources": [source]})
     yield running
     running.stop()
 

@@ -13,7 +13,7 @@ from playwright.sync_api import Request, expect
 from canhgac.correlator import Alert, Severity
 from canhgac.incidents import Incident, IncidentStatus
 from canhgac.storage import SQLiteStore, WriteBatch
-from tests.panel._service import RunningService
+from tests._running_service import RunningService
 from tests.panel.conftest import PanelPage
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -83,7 +83,7 @@ def seed(database: Path) -> datetime:
 
 @pytest.fixture
 def seeded(tmp_path: Path) -> Iterator[tuple[RunningService, datetime]]:
-    running = RunningService(tmp_path, [])
+    running = RunningService.in_folder(tmp_path, {"sources": []})
     end = seed(running.data / "canhgac.sqlite3")
     yield running, end
     running.stop()

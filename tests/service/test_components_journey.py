@@ -10,100 +10,29 @@ included.
 
 import json
 import os
-import signal
-import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
-from tests.conftest import canhgac_command, free_port, run_canhgac
+from tests._running_service import RunningService, wait_for
+from tests.conftest import run_canhgac
+from tests.service.test_run_journey import ATTACKER, access_line
 from tests.storage.elasticsearch_node import delete_prefix, elasticsearch_url, new_prefix
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-ATTACKER = "45.142.212.61"
 SQLMAP = "sqlmap/1.8.11#stable (https://sqlmap.org)"
 INJECTION = "/ho-so/tra-cuu?ma=1%27%20UNION%20SELECT%20username,password%20FROM%20users--"
 
 
-def access_line(
-    n: int, ip: str = "113.161.4.2", target: str | None = None, agent: str = "Mozilla/5.0"
-) -> str:
-    target = target or f"/dich-vu-cong/thu-tuc?id={n}"
-    return (
-        f"{ip} - - [24/Nov/2026:{8 + n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d} +0700] "
-        f'"GET {target} HTTP/1.1" 200 {500 + n} "-" "{agent}"\n'
-    )
-
-
-class Component:
-    """One `canhgac run --component NAME` process, answering /healthz on its port."""
-
-    def __init__(self, name: str, config: Path, env: dict[str, str], log: Path) -> None:
-        self.name, self.config, self.env, self.log = name, config, env, log
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        command = [*canhgac_command(), "run", "--component", self.name]
-        command += ["--config", str(self.config), "--port", str(self.port)]
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                command, stdout=out, stderr=subprocess.STDOUT, env=self.env
-            )
-        wait_for(self.healthy, 90, f"{self.name} to answer /healthz", self)
-
-    def healthy(self) -> bool:
-        assert self.process is not None
-        assert self.process.poll() is None, f"{self.name} exited:\n{self.log.read_text()}"
-        try:
-            return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    def health(self) -> dict[str, Any]:
-        answer: dict[str, Any] = httpx.get(f"{self.url}/healthz", timeout=5).json()
-        return answer
-
-    def kill9(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-
-def wait_for(
-    check: Callable[[], bool], seconds: float, what: str, about: Component | None = None
-) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.25)
-    detail = f"\n{about.log.read_text()}" if about else ""
-    raise AssertionError(f"timed out after {seconds}s waiting for {what}{detail}")
-
-
 @pytest.fixture
-def deployment(tmp_path: Path) -> Iterator[tuple[dict[str, Component], Path, str, str]]:
+def deployment(tmp_path: Path) -> Iterator[tuple[dict[str, RunningService], Path, str, str]]:
     url = elasticsearch_url()
     prefix = new_prefix()
     log_file = tmp_path / "access.log"
@@ -127,13 +56,15 @@ def deployment(tmp_path: Path) -> Iterator[tuple[dict[str, Component], Path, str
             }
         )
     )
-    components: dict[str, Component] = {}
+    components: dict[str, RunningService] = {}
     try:
         yield components, config, url, prefix
     finally:
-        for component in components.values():
-            component.stop()
-        delete_prefix(url, prefix)
+        # Every process is stopped and the indices deleted even when one stop fails.
+        with ExitStack() as cleanup:
+            cleanup.callback(delete_prefix, url, prefix)
+            for component in components.values():
+                cleanup.callback(component.stop)
 
 
 def stored_originals(url: str, prefix: str) -> list[str]:
@@ -149,7 +80,7 @@ def stored_originals(url: str, prefix: str) -> list[str]:
 
 
 def test_collectors_forward_to_the_correlator_and_a_killed_correlator_loses_nothing(
-    deployment: tuple[dict[str, Component], Path, str, str], tmp_path: Path
+    deployment: tuple[dict[str, RunningService], Path, str, str], tmp_path: Path
 ) -> None:
     components, config, url, prefix = deployment
     env = {
@@ -165,16 +96,16 @@ def test_collectors_forward_to_the_correlator_and_a_killed_correlator_loses_noth
 
     ingest_key, analyst_key = key("ingest"), key("analyst")
 
-    def component(name: str) -> Component:
+    def component(name: str) -> RunningService:
         own = {**env, "CANHGAC_DATA_DIR": str(tmp_path / name)}
-        made = Component(name, config, own, tmp_path / f"{name}.log")
+        made = RunningService(config, own, tmp_path / f"{name}.log", component=name)
         components[name] = made
         return made
 
     correlator = component("correlator")
     api = component("api")
     collectors = component("collectors")
-    collectors.env["CANHGAC_FORWARDING__URL"] = correlator.url
+    collectors.env["CANHGAC_FORWARDING__URL"] = correlator.base
     collectors.env["CANHGAC_FORWARDING__API_KEY"] = ingest_key
     correlator.start()
     api.start()
@@ -189,16 +120,18 @@ def test_collectors_forward_to_the_correlator_and_a_killed_correlator_loses_noth
     analyst = {"Authorization": f"Bearer {analyst_key}"}
 
     def incident_from_attacker() -> bool:
-        answer = httpx.get(f"{api.url}/api/v1/incidents", headers=analyst, timeout=5)
+        answer = httpx.get(f"{api.base}/api/v1/incidents", headers=analyst, timeout=5)
         assert answer.status_code == 200, answer.text
         return any(ATTACKER in json.dumps(item) for item in answer.json()["items"])
 
-    wait_for(incident_from_attacker, 90, "the attacker's incident in the api process", collectors)
+    wait_for(
+        incident_from_attacker, 90, "the attacker's incident in the api process", collectors.log
+    )
     # The correlator serves only ingest: reading incidents there is not its job.
-    assert httpx.get(f"{correlator.url}/api/v1/incidents", headers=analyst).status_code == 404
+    assert httpx.get(f"{correlator.base}/api/v1/incidents", headers=analyst).status_code == 404
     # The api process does not take events.
     ingest = {"Authorization": f"Bearer {ingest_key}", "Content-Type": "application/x-ndjson"}
-    assert httpx.post(f"{api.url}/api/v1/ingest", headers=ingest, content=b"{}\n").status_code in (
+    assert httpx.post(f"{api.base}/api/v1/ingest", headers=ingest, content=b"{}\n").status_code in (
         404,
         405,
     )
@@ -211,7 +144,10 @@ def test_collectors_forward_to_the_correlator_and_a_killed_correlator_loses_noth
         correlator.kill9()
         out.writelines(more[200:400])
     wait_for(
-        lambda: collectors.health()["spooled_bytes"] > 0, 60, "the collectors to spool", collectors
+        lambda: collectors.health()["spooled_bytes"] > 0,
+        60,
+        "the collectors to spool",
+        collectors.log,
     )
     # The collectors die too, with batches in their spool; restarted while the
     # correlator is still down, they resume after what their spool holds.
@@ -224,7 +160,7 @@ def test_collectors_forward_to_the_correlator_and_a_killed_correlator_loses_noth
         lambda: collectors.health()["spooled_bytes"] > spooled,
         60,
         "the restarted collectors to read on into the spool",
-        collectors,
+        collectors.log,
     )
     with log_file.open("a") as out:
         out.writelines(more[600:])
@@ -238,7 +174,7 @@ def test_collectors_forward_to_the_correlator_and_a_killed_correlator_loses_noth
         ),
         120,
         "every line to be stored",
-        collectors,
+        collectors.log,
     )
     time.sleep(1)  # anything doubled would arrive now
     stored = Counter(stored_originals(url, prefix))

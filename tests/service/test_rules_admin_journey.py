@@ -2,8 +2,6 @@
 a rule, enables it again and adds an exception through the API, and lines appended to
 a watched file raise incidents, or not, accordingly."""
 
-import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import free_port, run_canhgac
-from tests.service.test_run_journey import RunningService, access_line, wait_for
+from tests._running_service import RunningService, portal_source, wait_for
+from tests.service.test_run_journey import access_line
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -31,26 +29,7 @@ def watched(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def service(tmp_path: Path, watched: Path) -> Iterator[RunningService]:
-    config = tmp_path / "canhgac.yaml"
-    config.write_text(
-        json.dumps(
-            {
-                "sources": [
-                    {
-                        "name": "portal",
-                        "type": "file",
-                        "paths": [str(watched)],
-                        "format": "nginx",
-                        "system": "Cổng dịch vụ công",
-                        "organization": "Sở KH&CN",
-                        "poll_interval": 0.2,
-                    }
-                ]
-            }
-        )
-    )
-    env = {**os.environ, "CANHGAC_DATA_DIR": str(tmp_path / "data")}
-    running = RunningService(config, env, free_port(), tmp_path / "service.log")
+    running = RunningService.in_folder(tmp_path, {"sources": [portal_source(watched)]})
     yield running
     running.stop()
 
@@ -87,12 +66,9 @@ class Admin:
 def test_disable_enable_and_an_exception_take_effect_in_the_running_correlator(
     service: RunningService, watched: Path
 ) -> None:
-    made = run_canhgac(
-        "apikey", "create", "--role", "admin", "--name", "soc-admin", env=service.env
-    )
-    assert made.returncode == 0, made.stderr
+    key = service.create_key("admin", "soc-admin")
     service.start()
-    admin = Admin(f"http://127.0.0.1:{service.port}", made.stdout.strip().splitlines()[-1])
+    admin = Admin(service.base, key)
 
     def append(n: int, ip: str) -> None:
         with watched.open("a") as out:

@@ -3,19 +3,16 @@ a watched log file is appended to, the incident appears through the HTTP API, an
 `kill -9` in the middle of a read loses and doubles nothing."""
 
 import json
-import os
-import signal
 import sqlite3
-import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import canhgac_command, free_port, run_canhgac
+from tests._running_service import RunningService, portal_source, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -32,79 +29,13 @@ def access_line(
     )
 
 
-class RunningService:
-    def __init__(self, config: Path, env: dict[str, str], port: int, log: Path) -> None:
-        self.config, self.env, self.port, self.log = config, env, port, log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [*canhgac_command(), "run", "--config", str(self.config), "--port", str(self.port)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(
-            "canhgac run did not answer /healthz within 60 s:\n" + self.log.read_text()
-        )
-
-    def kill9(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(30)
-
-
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[RunningService]:
-    data = tmp_path / "data"
     log_file = tmp_path / "access.log"
     log_file.write_text("")
-    config = tmp_path / "canhgac.yaml"
-    config.write_text(
-        json.dumps(
-            {
-                "sources": [
-                    {
-                        "name": "portal",
-                        "type": "file",
-                        "paths": [str(log_file)],
-                        "format": "nginx",
-                        "system": "Cổng dịch vụ công",
-                        "organization": "Sở KH&CN",
-                        "poll_interval": 0.2,
-                    }
-                ]
-            }
-        )
-    )
-    env = {**os.environ, "CANHGAC_DATA_DIR": str(data)}
-    running = RunningService(config, env, free_port(), tmp_path / "service.log")
+    running = RunningService.in_folder(tmp_path, {"sources": [portal_source(log_file)]})
     yield running
     running.stop()
-
-
-def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {seconds}s waiting for {what}")
 
 
 def stored_originals(database: Path) -> list[str]:
@@ -116,13 +47,8 @@ def stored_originals(database: Path) -> list[str]:
 def test_an_appended_attack_becomes_an_incident_and_kill_9_loses_and_doubles_nothing(
     service: RunningService, tmp_path: Path
 ) -> None:
-    key_run = run_canhgac(
-        "apikey", "create", "--role", "analyst", "--name", "analyst-1", env=service.env
-    )
-    assert key_run.returncode == 0, key_run.stderr
-    key = key_run.stdout.strip().splitlines()[-1]
-    headers = {"Authorization": f"Bearer {key}"}
-    base = f"http://127.0.0.1:{service.port}"
+    headers = {"Authorization": f"Bearer {service.create_key('analyst', 'analyst-1')}"}
+    base = service.base
     log_file = tmp_path / "access.log"
     service.start()
 
@@ -148,7 +74,7 @@ def test_an_appended_attack_becomes_an_incident_and_kill_9_loses_and_doubles_not
     assert httpx.get(f"{base}/api/v1/incidents", timeout=5).status_code == 401
 
     # A large append, killed while it is being read, then read on after a restart.
-    database = Path(service.env["CANHGAC_DATA_DIR"]) / "canhgac.sqlite3"
+    database = service.data / "canhgac.sqlite3"
     burst = [access_line(1000 + n) for n in range(100_000)]
     with log_file.open("a") as out:
         out.writelines(burst)

@@ -2,7 +2,6 @@
 are still being stored, a restart, more messages; each one stored exactly once."""
 
 import json
-import os
 import socket
 import sqlite3
 from collections.abc import Iterator
@@ -11,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from canhgac.collectors._syslog_spool import KIND_MESSAGE, Received, SyslogSpool
+from tests._running_service import RunningService, wait_for
 from tests.conftest import free_port
-from tests.service.test_run_journey import RunningService, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -30,31 +29,18 @@ def syslog_port() -> int:
 
 @pytest.fixture
 def service(tmp_path: Path, syslog_port: int) -> Iterator[RunningService]:
-    data = tmp_path / "data"
-    config = tmp_path / "canhgac.yaml"
-    config.write_text(
-        json.dumps(
-            {
-                # A queue that never fills: the receiver reads the whole burst at once,
-                # well ahead of the pipeline, so the kill finds it received, not stored.
-                "pipeline": {"batch_size": 1000, "queue_batches": 1000},
-                "sources": [
-                    {
-                        "type": "syslog",
-                        "name": "syslog-dc",
-                        "listen": [
-                            {"protocol": "tcp", "address": "127.0.0.1", "port": syslog_port}
-                        ],
-                        "organization": "So TT&TT",
-                        "tags": [{"network": "127.0.0.0/8", "system": "loopback"}],
-                        "poll_interval": 0.5,
-                    }
-                ],
-            }
-        )
-    )
-    env = {**os.environ, "CANHGAC_DATA_DIR": str(data)}
-    running = RunningService(config, env, free_port(), tmp_path / "service.log")
+    source = {
+        "type": "syslog",
+        "name": "syslog-dc",
+        "listen": [{"protocol": "tcp", "address": "127.0.0.1", "port": syslog_port}],
+        "organization": "So TT&TT",
+        "tags": [{"network": "127.0.0.0/8", "system": "loopback"}],
+        "poll_interval": 0.5,
+    }
+    # A queue that never fills: the receiver reads the whole burst at once, well ahead
+    # of the pipeline, so the kill finds it received, not stored.
+    pipeline = {"batch_size": 1000, "queue_batches": 1000}
+    running = RunningService.in_folder(tmp_path, {"pipeline": pipeline, "sources": [source]})
     yield running
     running.stop()
 
@@ -98,7 +84,7 @@ def send(port: int, numbers: range) -> None:
 def test_kill_9_while_storing_loses_and_doubles_no_received_message(
     service: RunningService, syslog_port: int, tmp_path: Path
 ) -> None:
-    data = Path(service.env["CANHGAC_DATA_DIR"])
+    data = service.data
     database = data / "canhgac.sqlite3"
     spool_dir = data / "syslog-spool" / "syslog-dc"  # the default: no spool_dir configured
     service.start()
