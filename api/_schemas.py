@@ -23,7 +23,7 @@ from pydantic import (
 from canhgac.correlator import Alert, Severity
 from canhgac.events import Event
 from canhgac.incidents import AuditEntry, Incident, IncidentStatus, IncidentUpdate
-from canhgac.storage import CountByKey, IncidentStats
+from canhgac.storage import TOTAL_COUNT_CAP, CountByKey, IncidentStats
 
 # How many evidence events an incident's detail carries; the rest stay reachable by id.
 MAX_DETAIL_EVENTS = 200
@@ -104,7 +104,15 @@ class IncidentsPublic(_Model):
     """One page of incidents, in the order asked for (newest last_seen first by default)."""
 
     items: list[IncidentPublic]
-    total: int = Field(description="How many incidents match the filters, on all pages.")
+    total: int = Field(
+        description="How many incidents match the filters, on all pages, counted exactly "
+        f"up to {TOTAL_COUNT_CAP:,}: past that, {TOTAL_COUNT_CAP:,} with `total_relation` gte."
+    )
+    total_relation: Literal["eq", "gte"] = Field(
+        description="eq: `total` is the exact number of matches; gte: at least `total` "
+        "match (the count stopped at its cap, so that counting stays bounded however many "
+        "incidents match; narrow the filters for an exact count)."
+    )
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."
     )

@@ -2,6 +2,7 @@
 
 from canhgac.storage._elasticsearch import ElasticsearchStore
 from canhgac.storage._model import (
+    TOTAL_COUNT_CAP,
     ApiKeyRecord,
     Checkpoint,
     CountByKey,
@@ -19,6 +20,7 @@ from canhgac.storage._model import (
     SourceCounters,
     SourceCountersReport,
     StoreCounts,
+    TotalRelation,
     WriteBatch,
 )
 from canhgac.storage._sqlite import SQLiteStore
@@ -32,6 +34,7 @@ from canhgac.storage._store import (
 )
 
 __all__ = [
+    "TOTAL_COUNT_CAP",
     "ApiKeyRecord",
     "Checkpoint",
     "CountByKey",
@@ -57,5 +60,6 @@ __all__ = [
     "Store",
     "StoreCounts",
     "StoreError",
+    "TotalRelation",
     "WriteBatch",
 ]

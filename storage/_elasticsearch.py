@@ -166,6 +166,7 @@ from canhgac.storage._model import (
     Page,
     SourceCountersReport,
     StoreCounts,
+    TotalRelation,
     WriteBatch,
 )
 from canhgac.storage._store import IncidentNotFoundError, StoreError
@@ -1221,10 +1222,13 @@ class ElasticsearchStore:
 
     def list_incidents(self, query: IncidentQuery) -> Page[Incident]:
         """One page of incidents matching `query`, newest last_seen first; `total`
-        counts every match. Raises InvalidCursorError for a cursor not taken from a page.
+        counts the matches exactly up to `query.total_cap` (see Page). Raises
+        InvalidCursorError for a cursor not taken from a page.
         """
         if query.limit < 1:
             raise StoreError(f"the page size must be at least 1, not {query.limit}")
+        if query.total_cap < 0:
+            raise StoreError(f"the total's cap must be 0 or more, not {query.total_cap}")
         if query.limit >= _MAX_RESULT_WINDOW:
             raise StoreError(f"the page size must be below {_MAX_RESULT_WINDOW}, not {query.limit}")
         after = decode_page_cursor(query.cursor, query.sort) if query.cursor is not None else None
@@ -1239,7 +1243,8 @@ class ElasticsearchStore:
                 sort=listing_sort(query),
                 search_after=list(after) if after is not None else None,
                 size=query.limit + 1,
-                track_total_hits=True,
+                # Counted exactly up to the cap; past it ES answers the cap with "gte".
+                track_total_hits=query.total_cap,
                 source_excludes=list(INCIDENT_INTERNAL_FIELDS),
             )
         hits = response["hits"]["hits"]
@@ -1247,7 +1252,9 @@ class ElasticsearchStore:
         next_cursor = None
         if len(hits) > query.limit:
             next_cursor = encode_page_cursor(items[-1], query.sort)
-        return Page(items=items, total=response["hits"]["total"]["value"], next_cursor=next_cursor)
+        total = response["hits"]["total"]
+        relation: TotalRelation = "gte" if total["relation"] == "gte" else "eq"
+        return Page(items, int(total["value"]), next_cursor, total_relation=relation)
 
     def get_incident(self, incident_id: str) -> Incident | None:
         self._check_open()

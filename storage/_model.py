@@ -4,7 +4,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from canhgac.correlator import Alert, Severity
 from canhgac.events import DeadLetter, Event
@@ -53,6 +53,14 @@ class IncidentSort(StrEnum):
 OrganizationScope = tuple[str, ...] | None
 """The organizations an API key may see: None for every one (and incidents of none)."""
 
+TOTAL_COUNT_CAP = 10_000
+"""How far a listing counts its matches exactly (as Elasticsearch's `track_total_hits`):
+past it, `Page.total` is the cap and `total_relation` "gte", so a page's work stays
+bounded however many incidents match."""
+
+TotalRelation = Literal["eq", "gte"]
+"""How `Page.total` relates to the number of matches: equal to it, or a lower bound."""
+
 
 @dataclass(frozen=True, slots=True)
 class IncidentQuery:
@@ -71,6 +79,7 @@ class IncidentQuery:
     text: str | None = None  # free text over title, rule, entity, system, organization, assignee
     sort: IncidentSort = IncidentSort.LAST_SEEN
     scope: OrganizationScope = None  # besides `organizations`: only these (None: all)
+    total_cap: int = TOTAL_COUNT_CAP  # count matches exactly up to this many
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +112,14 @@ class EventQuery:
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
-    """One page of a listing, newest first; `next_cursor` is None on the last page."""
+    """One page of a listing, newest first; `next_cursor` is None on the last page.
+    `total` counts the matches on all pages, exactly when `total_relation` is "eq", else
+    it is a lower bound (the listing's cap, `TOTAL_COUNT_CAP`)."""
 
     items: Sequence[T]
     total: int
     next_cursor: str | None
+    total_relation: TotalRelation = "eq"
 
 
 class Role(StrEnum):

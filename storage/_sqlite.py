@@ -7,10 +7,13 @@ connection, which WAL lets run while a write is under way.
 
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import product
+from math import prod
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -54,6 +57,7 @@ from canhgac.storage._model import (
     EventQuery,
     IncidentChanges,
     IncidentQuery,
+    IncidentSort,
     IncidentStats,
     OrganizationScope,
     Page,
@@ -77,12 +81,11 @@ from canhgac.storage._sqlite_rows import (
     incident_row,
 )
 from canhgac.storage._sqlite_triage import (
-    IN_SCOPE,
+    STATS_MARKER,
     TEXT_MATCH,
     incident_changes,
     incident_stats,
     merge_incidents,
-    scope_json,
 )
 from canhgac.storage._store import IncidentNotFoundError, StoreError
 
@@ -296,7 +299,8 @@ def _source_counters_from_row(row: Sequence[Any]) -> SourceCounters:
 
 @dataclass(frozen=True, slots=True)
 class IncidentListingSql:
-    """The two statements behind `list_incidents`: one page, and the total."""
+    """The two statements behind `list_incidents`: one page, and the capped total
+    (which counts at most `total_cap + 1` matches)."""
 
     page_sql: str
     page_params: tuple[Any, ...]
@@ -304,60 +308,158 @@ class IncidentListingSql:
     count_params: tuple[Any, ...]
 
 
+MAX_MERGED_RANGES = 64
+"""How many index ranges (one per combination of the filters' values) a page may merge
+in order; a listing with more sorts its matches instead."""
+
+_Clause = tuple[str, tuple[Any, ...]]
+
+
+def _filter_values(query: IncidentQuery) -> list[tuple[str, list[str | None]]]:
+    """Each filtered column with its distinct values; the scope narrows the organizations
+    (an empty list of values keeps no incident)."""
+    organizations = list(dict.fromkeys(sql_text(org) for org in query.organizations))
+    if query.scope is not None:
+        scope = [sql_text(org) for org in query.scope]
+        organizations = [org for org in organizations if org in scope] if organizations else scope
+    filters: list[tuple[str, list[str | None]]] = [
+        (column, list(dict.fromkeys(values)))
+        for column, values in (
+            ("status", [s.value for s in query.statuses]),
+            ("severity", [s.value for s in query.severities]),
+            ("system", [sql_text(s) for s in query.systems]),
+            ("rule_id", [sql_text(r) for r in query.rules]),
+            ("entity_value", [sql_text(v) for v in query.entities]),
+        )
+        if values
+    ]
+    if query.organizations or query.scope is not None:
+        filters.insert(2, ("organization", organizations))
+    return filters
+
+
+def _any_of(column: str, values: Sequence[str | None]) -> _Clause:
+    """The clause keeping rows whose `column` is one of `values`. One value is an
+    equality, which lets an index on (column, last_seen, id) hand the page over in order;
+    several are one JSON array read with json_each (none keeps nothing)."""
+    if len(values) == 1:
+        return f"{column} = ?", (values[0],)
+    return f"{column} IN (SELECT value FROM json_each(?))", (dump_json(list(values)),)  # noqa: S608
+
+
+def _where(clauses: Sequence[_Clause]) -> _Clause:
+    text = " AND ".join(clause for clause, _ in clauses) or "1"
+    return text, tuple(value for _, values in clauses for value in values)
+
+
 def incident_listing_sql(query: IncidentQuery) -> IncidentListingSql:
     """The SQL of a listing: filters of `query`, in its sort order, after the cursor.
 
-    Raises StoreError for a limit below 1 and InvalidCursorError for a bad cursor.
+    Raises StoreError for a limit below 1 or a negative total cap, and
+    InvalidCursorError for a bad cursor.
     """
     if query.limit < 1:
         raise StoreError(f"the page size must be at least 1, not {query.limit}")
-    clauses: list[str] = []
-    params: list[Any] = []
-    for clause, values in (
-        ("status IN (SELECT value FROM json_each(?))", [s.value for s in query.statuses]),
-        ("severity IN (SELECT value FROM json_each(?))", [s.value for s in query.severities]),
-        ("system IN (SELECT value FROM json_each(?))", [sql_text(s) for s in query.systems]),
-        (
-            "organization IN (SELECT value FROM json_each(?))",
-            [sql_text(org) for org in query.organizations],
-        ),
-        ("rule_id IN (SELECT value FROM json_each(?))", [sql_text(r) for r in query.rules]),
-        (
-            "entity_value IN (SELECT value FROM json_each(?))",
-            [sql_text(value) for value in query.entities],
-        ),
-    ):
-        if values:
-            clauses.append(clause)
-            params.append(dump_json(values))
-    if query.scope is not None:
-        clauses.append(IN_SCOPE)
-        params.append(scope_json(query.scope))
+    if query.total_cap < 0:
+        raise StoreError(f"the total's cap must be 0 or more, not {query.total_cap}")
+    filters = _filter_values(query)
+    others: list[_Clause] = []
     if (match := text_match(query.text)) is not None:
-        clauses.append(TEXT_MATCH)
-        params.append(sql_text(match))
+        others.append((TEXT_MATCH, (sql_text(match),)))
     if query.since is not None:
-        clauses.append("last_seen >= ?")
-        params.append(format_time(query.since))
+        others.append(("last_seen >= ?", (format_time(query.since),)))
     if query.until is not None:
-        clauses.append("first_seen < ?")
-        params.append(format_time(query.until))
-    count_where = " AND ".join(clauses) or "1"
-    page_params = list(params)
+        others.append(("first_seen < ?", (format_time(query.until),)))
     fields = SORT_FIELDS[query.sort]
     if query.cursor is not None:
-        clauses.append(f"({', '.join(fields)}) < ({', '.join('?' * len(fields))})")
-        page_params.extend(decode_page_cursor(query.cursor, query.sort))
-    page_where = " AND ".join(clauses) or "1"
+        after = decode_page_cursor(query.cursor, query.sort)
+        others_after = [
+            *others,
+            (f"({', '.join(fields)}) < ({', '.join('?' * len(fields))})", tuple(after)),
+        ]
+    else:
+        others_after = others
     order = ", ".join(f"{name} DESC" for name in fields)
+    count_where, count_params = _where([*(_any_of(c, v) for c, v in filters), *others])
     # Only this function's fixed clauses and names are joined into the SQL; values are bound.
-    page_sql = (
-        f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE {page_where}"  # noqa: S608
-        f" ORDER BY {order} LIMIT ?"
-    )
-    count_sql = f"SELECT count(*) FROM incidents WHERE {count_where}"  # noqa: S608
+    select = f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE "  # noqa: S608
+    several = [(column, values) for column, values in filters if len(values) > 1]
+    arms = prod(len(values) for _, values in several)
+    if several and query.sort is IncidentSort.LAST_SEEN and arms <= MAX_MERGED_RANGES:
+        # One index range per combination of values, each read in order and merged (a
+        # compound SELECT's ORDER BY): the page reads no more than it shows.
+        single = [_any_of(c, v) for c, v in filters if len(v) == 1]
+        parts = [
+            _where(
+                [
+                    *single,
+                    *(_any_of(c, (v,)) for (c, _), v in zip(several, combination, strict=True)),
+                    *others_after,
+                ]
+            )
+            for combination in product(*(values for _, values in several))
+        ]
+        page_sql = " UNION ALL ".join(select + where for where, _ in parts)
+        page_params = tuple(value for _, values in parts for value in values)
+    else:
+        where, page_params = _where([*(_any_of(c, v) for c, v in filters), *others_after])
+        page_sql = select + where
+    # Counting stops one past the cap: enough to tell "exactly n" from "at least cap".
+    count_sql = f"SELECT count(*) FROM (SELECT 1 FROM incidents WHERE {count_where} LIMIT ?)"  # noqa: S608
     # One row more than the page tells whether another page follows.
-    return IncidentListingSql(page_sql, (*page_params, query.limit + 1), count_sql, tuple(params))
+    return IncidentListingSql(
+        f"{page_sql} ORDER BY {order} LIMIT ?",
+        (*page_params, query.limit + 1),
+        count_sql,
+        (*count_params, query.total_cap + 1),
+    )
+
+
+STATS_CACHE_KEYS = 64
+"""How many (time range, scope, hour) combinations the statistics cache keeps."""
+
+_StatsKey = tuple[datetime | None, datetime | None, OrganizationScope, datetime]
+_StatsMarker = tuple[int, int]
+
+
+@dataclass(slots=True)
+class _StatsSlot:
+    """One key's figures with the change marker they were read at, and the lock its
+    computation holds, so that concurrent callers wait for it rather than repeat it."""
+
+    lock: threading.Lock
+    # One attribute, replaced whole, so that a reader never pairs a marker with other figures.
+    computed: tuple[_StatsMarker, IncidentStats] | None = None
+
+    def fresh(self, marker: _StatsMarker) -> IncidentStats | None:
+        computed = self.computed
+        return computed[1] if computed is not None and computed[0] == marker else None
+
+
+class _StatsCache:
+    """The dashboard's figures by key, exact: an entry serves only while the store's
+    change marker is the one it was computed at (no time to live)."""
+
+    def __init__(self, keys: int) -> None:
+        self._keys = keys
+        self._slots: OrderedDict[_StatsKey, _StatsSlot] = OrderedDict()
+        self._guard = threading.Lock()
+
+    def slot(self, key: _StatsKey) -> _StatsSlot:
+        with self._guard:
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._slots[key] = _StatsSlot(threading.Lock())
+                while len(self._slots) > self._keys:
+                    self._slots.popitem(last=False)
+            else:
+                self._slots.move_to_end(key)
+            return slot
+
+
+def _stats_marker(connection: sqlite3.Connection) -> _StatsMarker:
+    top, count = connection.execute(STATS_MARKER).fetchone()
+    return int(top), int(count)
 
 
 def _connect(path: Path, *, reader: bool) -> sqlite3.Connection:
@@ -398,6 +500,7 @@ class SQLiteStore:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        self._stats_cache = _StatsCache(STATS_CACHE_KEYS)
 
     @classmethod
     def open(cls, path: Path, *, clock: Callable[[], datetime] = _utc_now) -> Self:
@@ -626,17 +729,20 @@ class SQLiteStore:
 
     def list_incidents(self, query: IncidentQuery) -> Page[Incident]:
         """One page of incidents matching `query`, newest last_seen first; `total`
-        counts every match. Raises InvalidCursorError for a cursor not taken from a page.
+        counts the matches exactly up to `query.total_cap` (see Page). Raises
+        InvalidCursorError for a cursor not taken from a page.
         """
         listing = incident_listing_sql(query)
         with self._reading("listing incidents", snapshot=True) as connection:
             rows = connection.execute(listing.page_sql, listing.page_params).fetchall()
-            total = connection.execute(listing.count_sql, listing.count_params).fetchone()[0]
+            counted = connection.execute(listing.count_sql, listing.count_params).fetchone()[0]
         items = [incident_from_row(row) for row in rows[: query.limit]]
         next_cursor = None
         if len(rows) > query.limit:
             next_cursor = encode_page_cursor(items[-1], query.sort)
-        return Page(items=items, total=total, next_cursor=next_cursor)
+        if counted > query.total_cap:
+            return Page(items, query.total_cap, next_cursor, total_relation="gte")
+        return Page(items=items, total=counted, next_cursor=next_cursor)
 
     def get_incident(self, incident_id: str) -> Incident | None:
         with self._reading("reading an incident") as connection:
@@ -752,10 +858,31 @@ class SQLiteStore:
     def incident_stats(
         self, since: datetime | None, until: datetime | None, scope: OrganizationScope
     ) -> IncidentStats:
-        """The dashboard's figures (see Store), read from one state of the file."""
+        """The dashboard's figures (see Store), read from one state of the file.
+
+        Computed once per key (range, scope, the hour now falls in, which ends the
+        series) and state of the incidents: concurrent callers wait for the computation
+        under way, and any change to an incident makes the next call compute afresh.
+        """
+        # Cached here, not in the API: only the store can read its change marker in the
+        # same snapshot as the figures, so a cached answer is never older than the file.
         now = self._clock()
-        with self._reading("computing incident statistics", snapshot=True) as connection:
-            return incident_stats(connection, since, until, scope, now)
+        slot = self._stats_cache.slot(
+            (since, until, scope, now.replace(minute=0, second=0, microsecond=0))
+        )
+        with self._reading("checking incident statistics", snapshot=True) as connection:
+            cached = slot.fresh(_stats_marker(connection))
+        if cached is not None:
+            return cached
+        with slot.lock:
+            with self._reading("computing incident statistics", snapshot=True) as connection:
+                marker = _stats_marker(connection)
+                cached = slot.fresh(marker)
+                if cached is not None:
+                    return cached
+                stats = incident_stats(connection, since, until, scope, now)
+            slot.computed = (marker, stats)
+            return stats
 
     def incidents_changed_since(
         self, cursor: str | None, scope: OrganizationScope, limit: int = 200

@@ -356,6 +356,7 @@ async function queuePage() {
   let pages = 0;
   let unseen = 0;
   let totalCount = 0;
+  let totalAtLeast = false; // the API counted up to its cap: more incidents match
   // The API's filters: days become instants (since: last seen from that day's start;
   // until: first seen before the next day's start, so the day itself is included).
   const apiFilters = () => {
@@ -400,7 +401,7 @@ async function queuePage() {
     table, h("div", { class: "pager" }, more)));
 
   const counts = () => {
-    total.textContent = t("queue.total", { n: formatNumber(totalCount) });
+    total.textContent = t(totalAtLeast ? "queue.total_more" : "queue.total", { n: formatNumber(totalCount) });
     shown.textContent = t("queue.shown", { n: formatNumber(body.querySelectorAll("tr.incident-row").length) });
     more.hidden = !cursor;
   };
@@ -409,6 +410,7 @@ async function queuePage() {
     body.replaceChildren(...page.items.map(incidentRow));
     if (page.items.length === 0) body.append(h("tr", {}, h("td", { colspan: 9, class: "empty" }, t("queue.empty"))));
     totalCount = page.total;
+    totalAtLeast = page.total_relation === "gte";
     cursor = page.next_cursor;
     pages = 1;
     unseen = 0;

@@ -136,7 +136,9 @@ def list_incidents(
         str | None, Query(description="The `next_cursor` of the previous page (same sort).")
     ] = None,
 ) -> IncidentsPublic:
-    """Incidents matching every given filter, in the sort asked for, one page at a time."""
+    """Incidents matching every given filter, in the sort asked for, one page at a time.
+    `total` counts the matches exactly up to a cap, as Elasticsearch's track_total_hits
+    does; past it, `total_relation` is gte (see the response's fields)."""
     query = replace(filters, sort=sort, limit=limit, cursor=cursor, scope=principal.scope)
     try:
         page = store.list_incidents(query)
@@ -145,6 +147,7 @@ def list_incidents(
     return IncidentsPublic(
         items=[incident_public(i) for i in page.items],
         total=page.total,
+        total_relation=page.total_relation,
         next_cursor=page.next_cursor,
     )
 

@@ -458,6 +458,62 @@ def test_pages_with_a_filter_walk_only_the_matching_incidents(store: Store) -> N
     assert ids == ["inc-p20", "inc-p16", "inc-p12", "inc-p08", "inc-p04", "inc-p00"]
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        IncidentQuery(severities=[Severity.HIGH, Severity.CRITICAL, Severity.HIGH], limit=3),
+        IncidentQuery(
+            statuses=[IncidentStatus.NEW, IncidentStatus.RESOLVED],
+            severities=[Severity.LOW, Severity.HIGH],
+            limit=2,
+        ),
+        IncidentQuery(organizations=["So TTTT", "So Y te"], scope=("So Y te", "UBND"), limit=2),
+        IncidentQuery(scope=("So TTTT", "UBND"), systems=["egov", "portal"], limit=4),
+    ],
+)
+def test_filters_of_several_values_page_in_order_once(store: Store, query: IncidentQuery) -> None:
+    severities = [Severity.HIGH, Severity.CRITICAL, Severity.LOW]
+    statuses = [IncidentStatus.NEW, IncidentStatus.ACKNOWLEDGED, IncidentStatus.RESOLVED]
+    orgs = ["So TTTT", "So Y te", "UBND", None]
+    written = [
+        incident(
+            f"m{n:02d}",
+            first=0,
+            last=n // 2,  # pairs share a last_seen: the id breaks the tie
+            entity_value=str(n),
+            severity=severities[n % 3],
+            status=statuses[n // 3 % 3],
+            org=orgs[n % 4],
+            system=("egov", "portal", None)[n // 4 % 3],
+        )
+        for n in range(40)
+    ]
+    _write_incidents(store, *written)
+    organizations = set(query.organizations or orgs) & set(query.scope or orgs)
+    expected = sorted(
+        (
+            i
+            for i in written
+            if (not query.severities or i.severity in query.severities)
+            and (not query.statuses or i.status in query.statuses)
+            and (not query.systems or i.system in query.systems)
+            and i.organization in organizations
+        ),
+        key=lambda i: (i.last_seen, i.id),
+        reverse=True,
+    )
+    assert expected, "the case must keep some incidents"
+    seen: list[str] = []
+    for _ in range(30):
+        page = store.list_incidents(query)
+        assert (page.total, page.total_relation) == (len(expected), "eq")
+        seen += [i.id for i in page.items]
+        if page.next_cursor is None:
+            break
+        query = replace(query, cursor=page.next_cursor)
+    assert seen == [i.id for i in expected]
+
+
 def test_a_page_exactly_filled_has_no_next_cursor(store: Store) -> None:
     _write_incidents(store, *_LISTED)
     first = store.list_incidents(IncidentQuery(limit=3))
@@ -479,6 +535,44 @@ def test_an_altered_cursor_is_refused(store: Store) -> None:
     assert cursor is not None
     with pytest.raises(InvalidCursorError):
         store.list_incidents(IncidentQuery(cursor=cursor[:-3]))
+
+
+@pytest.mark.parametrize(
+    ("cap", "total", "relation"),
+    [(30, 23, "eq"), (23, 23, "eq"), (22, 22, "gte"), (5, 5, "gte"), (0, 0, "gte")],
+)
+def test_the_total_counts_exactly_up_to_its_cap(
+    store: Store, cap: int, total: int, relation: str
+) -> None:
+    _write_incidents(store, *(incident(f"p{n:02d}", first=0, last=n) for n in range(23)))
+    page = store.list_incidents(IncidentQuery(limit=4, total_cap=cap))
+    assert (page.total, page.total_relation) == (total, relation)
+    assert [i.id for i in page.items] == ["inc-p22", "inc-p21", "inc-p20", "inc-p19"]
+    assert page.next_cursor is not None
+
+
+def test_the_total_cap_applies_to_the_matches_of_the_filters(store: Store) -> None:
+    written = [
+        incident(f"p{n:02d}", first=0, last=n, org="So TTTT" if n % 4 else "So Y te")
+        for n in range(23)
+    ]
+    _write_incidents(store, *written)
+    query = IncidentQuery(organizations=["So Y te"], limit=2, total_cap=6)
+    assert store.list_incidents(query).total_relation == "eq"
+    capped = store.list_incidents(replace(query, total_cap=5))
+    assert (capped.total, capped.total_relation) == (5, "gte")
+    # Cursor pages count the same matches: the total is not "what is left".
+    second = store.list_incidents(replace(query, cursor=capped.next_cursor, total_cap=5))
+    assert (second.total, second.total_relation) == (5, "gte")
+
+
+def test_the_default_total_cap_is_ten_thousand() -> None:
+    assert IncidentQuery().total_cap == 10_000
+
+
+def test_a_negative_total_cap_is_refused(store: Store) -> None:
+    with pytest.raises(StoreError, match="cap"):
+        store.list_incidents(IncidentQuery(total_cap=-1))
 
 
 def test_a_page_size_below_one_is_refused(store: Store) -> None:

@@ -42,7 +42,37 @@ def test_the_list_holds_every_incident_newest_last_seen_first(
     assert ids(response) == ALL
     body = response.json()
     assert body["total"] == 5
+    assert body["total_relation"] == "eq"
     assert body["next_cursor"] is None
+
+
+def test_past_ten_thousand_matches_the_total_says_at_least(
+    store: SQLiteStore, client: TestClient, as_viewer: dict[str, str]
+) -> None:
+    many = [
+        incident(
+            f"inc-{n:05d}",
+            rule="r-scan",
+            title="Port scan",
+            severity=Severity.LOW if n % 2 else Severity.HIGH,
+            status=IncidentStatus.NEW,
+            system="egov",
+            org=ORG_TTTT,
+            first=-n,
+            last=-n,
+            alerts=1,
+        )
+        for n in range(10_001)
+    ]
+    store.write(WriteBatch(new_incidents=many))
+    capped = client.get("/api/v1/incidents", params={"limit": 2}, headers=as_viewer).json()
+    assert (capped["total"], capped["total_relation"]) == (10_000, "gte")
+    assert [item["id"] for item in capped["items"]] == ["inc-00000", "inc-00001"]
+    # A filter that keeps fewer than the cap is counted exactly.
+    high = client.get(
+        "/api/v1/incidents", params={"severity": "high", "limit": 2}, headers=as_viewer
+    ).json()
+    assert (high["total"], high["total_relation"]) == (5_001, "eq")
 
 
 @pytest.mark.usefixtures("seeded")

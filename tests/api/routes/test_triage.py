@@ -315,6 +315,31 @@ def test_stats_over_a_range_and_the_time_to_acknowledge(
     assert stats["by_hour"][-1]["start"] == "2026-11-24T08:00:00+00:00"
 
 
+def test_the_dashboards_next_request_sees_an_analysts_change(
+    client: TestClient, as_viewer: dict[str, str], as_analyst: dict[str, str]
+) -> None:
+    def by_status() -> dict[str, int]:
+        answer = client.get("/api/v1/stats", headers=as_viewer)
+        assert answer.status_code == 200, answer.text
+        return {entry["key"]: entry["count"] for entry in answer.json()["by_status"]}
+
+    assert (
+        by_status()
+        == by_status()
+        == {
+            "new": 2,
+            "acknowledged": 1,
+            "resolved": 1,
+            "false_positive": 1,
+        }
+    )
+    changed = client.patch(
+        "/api/v1/incidents/inc-sqli", headers=as_analyst, json={"status": "acknowledged"}
+    )
+    assert changed.status_code == 200, changed.text
+    assert by_status() == {"new": 1, "acknowledged": 2, "resolved": 1, "false_positive": 1}
+
+
 def test_stats_refuse_a_time_without_offset(client: TestClient, as_viewer: dict[str, str]) -> None:
     answer = client.get("/api/v1/stats", headers=as_viewer, params={"since": "2026-11-24T08:00"})
     assert answer.status_code == 422
