@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -140,34 +141,41 @@ class Figures:
     p99_ms: float
     per_second: float
     errors: int
+    error_kinds: tuple[tuple[str, int], ...] = ()
 
 
 async def drive(url: str, key: str, clients: int, seconds: float) -> Figures:
     latencies: list[float] = []
-    errors = 0
+    kinds: Counter[str] = Counter()
     deadline = time.perf_counter() + seconds
     headers = {"Authorization": f"Bearer {key}"}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(headers=headers, limits=limits, timeout=60) as client:
 
         async def worker() -> None:
-            nonlocal errors
             while time.perf_counter() < deadline:
                 began = time.perf_counter()
                 try:
                     answer = await client.get(url)
-                except httpx.TransportError:
+                except httpx.TransportError as exc:
                     # A connection the server dropped under load: an error, not a latency.
-                    errors += 1
+                    kinds[type(exc).__name__] += 1
                     continue
                 latencies.append(time.perf_counter() - began)
-                errors += answer.status_code != 200
+                if answer.status_code != 200:
+                    kinds[f"HTTP {answer.status_code}"] += 1
 
         began = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(clients)))
         elapsed = time.perf_counter() - began
     cuts = quantiles(latencies, n=100, method="inclusive")
-    return Figures(cuts[49] * 1000, cuts[98] * 1000, len(latencies) / elapsed, errors)
+    return Figures(
+        cuts[49] * 1000,
+        cuts[98] * 1000,
+        len(latencies) / elapsed,
+        sum(kinds.values()),
+        tuple(sorted(kinds.items())),
+    )
 
 
 def wait_until_up(base: str) -> None:
@@ -263,7 +271,8 @@ def main() -> None:
                 print(
                     f"{level:>7,} incidents  {name:<24} p50 {figures.p50_ms:7.1f} ms  "
                     f"p99 {figures.p99_ms:7.1f} ms  {figures.per_second:7.0f} req/s  "
-                    f"errors {figures.errors}",
+                    f"errors {figures.errors}"
+                    + "".join(f" ({kind}: {n})" for kind, n in figures.error_kinds),
                     flush=True,
                 )
             if "stats" in urls:

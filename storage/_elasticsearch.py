@@ -1344,6 +1344,17 @@ class ElasticsearchStore:
             )
         return [dead_letter_from_document(hit["_source"]) for hit in response["hits"]["hits"]]
 
+    def ping(self) -> None:
+        """Ask the cluster for its health: it answers, and is not red."""
+        self._check_open()
+        with _translated("checking the store", self.hosts):
+            health = self._client.cluster.health()
+        if health["status"] == "red":
+            raise StoreError(
+                f"Elasticsearch at {', '.join(self.hosts)} is red: some primary shards are "
+                "unassigned; see GET _cluster/health and _cluster/allocation/explain"
+            )
+
     def counts(self) -> StoreCounts:
         self._check_open()
         self._catch_up()

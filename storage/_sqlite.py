@@ -774,6 +774,11 @@ class SQLiteStore:
             rows = connection.execute(_SELECT_DEAD_LETTERS, (limit,)).fetchall()
         return [dead_letter_from_row(row) for row in rows]
 
+    def ping(self) -> None:
+        """Read the schema: the file is there, readable and not locked out."""
+        with self._reading("checking the store") as connection:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+
     def counts(self) -> StoreCounts:
         with self._reading("counting", snapshot=True) as connection:
             row = connection.execute(_COUNTS, (dump_json(_OPEN_STATUS_VALUES),)).fetchone()

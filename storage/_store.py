@@ -101,6 +101,11 @@ class Store(Protocol):
 
     def counts(self) -> StoreCounts: ...
 
+    def ping(self) -> None:
+        """Check that the store answers, cheaply (a health check calls it often); raises
+        StoreError when it does not."""
+        ...
+
     # -- analyst actions ----------------------------------------------------------
     def update_incident(self, incident_id: str, update: IncidentUpdate, actor: str) -> Incident:
         """Apply an analyst's change and write one audit entry per changed field, in one

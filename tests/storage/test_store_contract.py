@@ -777,8 +777,14 @@ def test_counts_count_each_kind(store: Store) -> None:
     )
 
 
+def test_an_open_store_answers_a_ping(store: Store) -> None:
+    store.ping()
+
+
 def test_a_closed_store_refuses_calls(store: Store) -> None:
     store.close()
+    with pytest.raises(StoreError):
+        store.ping()
     with pytest.raises(StoreError):
         store.counts()
     with pytest.raises(StoreError):
