@@ -255,6 +255,16 @@ def _full_scans(plan: list[str]) -> list[str]:
     ]
 
 
+def _listing_plans(store: SQLiteStore, query: IncidentQuery) -> tuple[list[str], list[str]]:
+    """The query plans of a listing's page and of its capped total."""
+    listing = incident_listing_sql(query)
+    with raw(store.path) as connection:
+        return (
+            _plan(connection, listing.page_sql, listing.page_params),
+            _plan(connection, listing.count_sql, listing.count_params),
+        )
+
+
 @pytest.mark.parametrize("query", _EACH_FILTER)
 @pytest.mark.parametrize("with_cursor", [False, True])
 def test_listing_never_scans_the_incidents_table(
@@ -267,10 +277,7 @@ def test_listing_never_scans_the_incidents_table(
         cursor = sqlite_store.list_incidents(IncidentQuery(limit=1, sort=query.sort)).next_cursor
         assert cursor is not None
         query = replace(query, cursor=cursor)
-    listing = incident_listing_sql(query)
-    with raw(sqlite_store.path) as connection:
-        page_plan = _plan(connection, listing.page_sql, listing.page_params)
-        count_plan = _plan(connection, listing.count_sql, listing.count_params)
+    page_plan, count_plan = _listing_plans(sqlite_store, query)
     assert _full_scans(page_plan) == [], page_plan
     assert _full_scans(count_plan) == [], count_plan
     assert any("incidents" in step for step in page_plan)
@@ -310,10 +317,7 @@ def test_filtered_pages_come_in_index_order_and_the_total_counts_on_an_index(
         cursor = sqlite_store.list_incidents(replace(query, limit=3)).next_cursor
         assert cursor is not None
         query = replace(query, cursor=cursor)
-    listing = incident_listing_sql(query)
-    with raw(sqlite_store.path) as connection:
-        page_plan = _plan(connection, listing.page_sql, listing.page_params)
-        count_plan = _plan(connection, listing.count_sql, listing.count_params)
+    page_plan, count_plan = _listing_plans(sqlite_store, query)
     assert _full_scans(page_plan) == [], page_plan
     assert not any("TEMP B-TREE" in step for step in page_plan), page_plan
     assert _full_scans(count_plan) == [], count_plan
