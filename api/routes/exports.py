@@ -38,7 +38,10 @@ def _all_pages(store: Store, query: IncidentQuery, limit: int) -> Iterator[Incid
     cursor: str | None = None
     sent = 0
     while sent < limit:
-        page = store.list_incidents(replace(query, limit=min(_PAGE, limit - sent), cursor=cursor))
+        # total_cap=0: an export follows the cursor and never reads the total.
+        page = store.list_incidents(
+            replace(query, limit=min(_PAGE, limit - sent), cursor=cursor, total_cap=0)
+        )
         yield from page.items
         sent += len(page.items)
         cursor = page.next_cursor
