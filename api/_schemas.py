@@ -23,7 +23,7 @@ from pydantic import (
 from canhgac.correlator import Alert, Severity
 from canhgac.events import Event
 from canhgac.incidents import AuditEntry, Incident, IncidentStatus, IncidentUpdate
-from canhgac.storage import TOTAL_COUNT_CAP, CountByKey, IncidentStats
+from canhgac.storage import TOTAL_COUNT_CAP, CountByKey, IncidentStats, TotalRelation
 
 # How many evidence events an incident's detail carries; the rest stay reachable by id.
 MAX_DETAIL_EVENTS = 200
@@ -108,7 +108,7 @@ class IncidentsPublic(_Model):
         description="How many incidents match the filters, on all pages, counted exactly "
         f"up to {TOTAL_COUNT_CAP:,}: past that, {TOTAL_COUNT_CAP:,} with `total_relation` gte."
     )
-    total_relation: Literal["eq", "gte"] = Field(
+    total_relation: TotalRelation = Field(
         description="eq: `total` is the exact number of matches; gte: at least `total` "
         "match (the count stopped at its cap, so that counting stays bounded however many "
         "incidents match; narrow the filters for an exact count)."

@@ -163,16 +163,15 @@ def with_surrounding_wildcards(value: SigmaString) -> SigmaString:
     return value
 
 
-def _wildcard_regex(parts: list[StringPart]) -> re.Pattern[str]:
-    pattern = "".join(
-        re.escape(part)
-        if isinstance(part, str)
-        else ".*"
-        if part is SpecialChars.WILDCARD_MULTI
-        else "."
+def _wildcard_pattern(parts: list[StringPart]) -> str:
+    return "".join(
+        re.escape(part) if isinstance(part, str) else ".*" if _is_multi(part) else "."
         for part in parts
     )
-    return re.compile(pattern, re.DOTALL)
+
+
+def _wildcard_regex(parts: list[StringPart]) -> re.Pattern[str]:
+    return re.compile(_wildcard_pattern(parts), re.DOTALL)
 
 
 def string_test(value: SigmaString) -> TextTest:
@@ -387,10 +386,7 @@ def _keyword_pattern(value: SigmaString) -> str:
         parts.pop(0)
     while parts and _is_multi(parts[-1]):
         parts.pop()
-    return "".join(
-        re.escape(part) if isinstance(part, str) else ".*" if _is_multi(part) else "."
-        for part in parts
-    )
+    return _wildcard_pattern(parts)
 
 
 def keywords_containing(needles: Sequence[str]) -> Predicate:

@@ -833,12 +833,16 @@ class ElasticsearchStore:
                 )
 
     def _stored_event_ids(self, ids: Sequence[str]) -> set[str]:
+        return self._stored_ids(self._names.events, ids, "looking up event ids")
+
+    def _stored_ids(self, index: str, ids: Sequence[str], action: str) -> set[str]:
+        """Which of these document ids `index` holds (as far as its last refresh shows)."""
         found: set[str] = set()
-        with _translated("looking up event ids", self.hosts):
+        with _translated(action, self.hosts):
             for start in range(0, len(ids), _LOOKUP_CHUNK):
                 chunk = ids[start : start + _LOOKUP_CHUNK]
                 response = self._client.search(
-                    index=self._names.events,
+                    index=index,
                     query={"ids": {"values": chunk}},
                     size=len(chunk),
                     source=False,
@@ -1847,18 +1851,7 @@ class ElasticsearchStore:
         self._check_open()
         self._catch_up("incidents")
         self._make_visible("alerts")
-        found: set[str] = set()
-        with _translated("looking up alert ids", self.hosts):
-            for start in range(0, len(wanted), _LOOKUP_CHUNK):
-                chunk = wanted[start : start + _LOOKUP_CHUNK]
-                response = self._client.search(
-                    index=self._names.alerts,
-                    query={"ids": {"values": chunk}},
-                    size=len(chunk),
-                    source=False,
-                )
-                found.update(hit["_id"] for hit in response["hits"]["hits"])
-        return found
+        return self._stored_ids(self._names.alerts, wanted, "looking up alert ids")
 
     # -- event search --------------------------------------------------------------------
 
