@@ -20,7 +20,7 @@ from rich.table import Table
 from canhgac.cli._options import config_option, settings_with
 from canhgac.cli._reading import ReadStats, format_option, open_readers, print_error, read_batches
 from canhgac.collectors import SourceLabels
-from canhgac.correlator import Alert, Correlator, RuleSet, load_rules
+from canhgac.correlator import Alert, Correlator, RuleSet, literal_scanner, load_rules
 from canhgac.events import Event
 
 RULE_SUFFIXES = frozenset({".yml", ".yaml"})
@@ -189,7 +189,10 @@ def _print_stats(
 ) -> None:
     err = Console(stderr=True)
     loaded = len(ruleset.rules) + len(ruleset.correlations)
-    err.print(f"rules loaded: {loaded} in {load_seconds:.1f} s; skipped: {len(ruleset.errors)}")
+    err.print(
+        f"rules loaded: {loaded} in {load_seconds:.1f} s; skipped: {len(ruleset.errors)}; "
+        f"literal scan: {literal_scanner()}"
+    )
     for error in ruleset.errors:
         err.print(f"  skipped {error.path}: {error.reason}", markup=False, highlight=False)
     rate = events / seconds if seconds > 0 else 0.0

@@ -28,6 +28,7 @@ from canhgac.correlator._logsources import (
     routing_detection_names,
     routing_fields,
 )
+from canhgac.correlator._prefilter import literal_scanner
 from canhgac.correlator._replay import replay
 from canhgac.correlator._routing import RouteKey
 from canhgac.correlator._rule_info import RuleInfo, rule_id_of
@@ -66,6 +67,7 @@ __all__ = [
     "compile_correlation",
     "compile_rule",
     "default_logsources_path",
+    "literal_scanner",
     "load_logsource_pipeline",
     "load_rules",
     "replay",

@@ -16,14 +16,20 @@ a hit, plus the rules without anchors, are evaluated:
   prefix counts when it ends at its own length, a suffix when it ends at the value's
   end. The pass is linear in the value's length, so a megabyte PowerShell script block
   costs one scan, not one per rule.
+
+The scan has two implementations with the same results: `LiteralTables` of the native
+module `_literal_scan` (native/, Rust, built by scripts/build-native), used when it is
+built, and the Python one here, the reference, used otherwise (`literal_scanner()` says
+which). tests/correlator/test_prefilter.py checks that they agree.
 """
 
 import importlib
+import logging
 import math
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ahocorasick  # type: ignore[import-not-found]  # a C extension without stubs
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
@@ -37,6 +43,23 @@ from sigma.types import (
 from canhgac.correlator._event_view import EventView
 from canhgac.correlator._matchers import StringShape, longest_literal, string_shape
 from canhgac.correlator._routing import ConditionTree
+
+if TYPE_CHECKING:
+    from canhgac.correlator._literal_scan import LiteralTables
+
+_LOG = logging.getLogger(__name__)
+
+# The native scanner, or None when it was not built (a machine without cargo).
+try:
+    _native: Any = importlib.import_module("canhgac.correlator._literal_scan")
+except ImportError:
+    _native = None
+
+
+def literal_scanner() -> str:
+    """Which literal scan `Prefilter.select` runs: "native" or "python"."""
+    return "python" if _native is None else "native"
+
 
 # Clauses kept per rule: each more costs automaton hits; two or three already leave few
 # candidates (an image name and a command-line literal).
@@ -255,7 +278,7 @@ class Prefilter:
     and only those few rules are checked for their other clauses.
     """
 
-    __slots__ = ("_always", "_extra_numbers", "_extras", "_fields", "_with_extras")
+    __slots__ = ("_always", "_extra_numbers", "_extras", "_fields", "_native", "_with_extras")
 
     def __init__(
         self, positions: Sequence[int], clauses: Mapping[int, Sequence[frozenset[Anchor]]]
@@ -291,9 +314,16 @@ class Prefilter:
                 (field, _FieldTables(filed)) for field, filed in sorted(by_field.items())
             )
         )
+        self._native = _native_tables(self._fields, always, extras)
 
     def select(self, view: EventView) -> list[int]:
         """Positions (ascending) of the rules that may match this event."""
+        if self._native is not None and view.fields.__class__ is dict:
+            return self._native.select(view, view.fields, view.has_user_data())
+        return self.select_in_python(view)
+
+    def select_in_python(self, view: EventView) -> list[int]:
+        """`select` by the Python scan (the reference of the native one)."""
         hits: set[int] = set()
         fields = view.fields
         # A missing field has no texts, unless UserData stands in for it (EventView).
@@ -322,3 +352,27 @@ class Prefilter:
             if not extras[position] <= hits:
                 selected.discard(position)
         return sorted(selected)
+
+
+def _native_tables(
+    fields: Sequence[tuple[str, Mapping[str, frozenset[int]], Any]],
+    always: Sequence[int],
+    extras: Mapping[int, frozenset[int]],
+) -> "LiteralTables | None":
+    """The native scanner's tables holding the same anchors, or None without it."""
+    if _native is None:
+        return None
+    specs = []
+    for field, equals, automaton in fields:
+        scanned = []
+        if automaton is not None:
+            for text, (_length, anywhere, start, end) in automaton.items():
+                scanned.append((text, sorted(anywhere), sorted(start), sorted(end)))
+        specs.append((field, [(text, sorted(found)) for text, found in equals.items()], scanned))
+    further = [(position, sorted(numbers)) for position, numbers in extras.items()]
+    try:
+        tables: LiteralTables = _native.LiteralTables(specs, sorted(always), further)
+    except ValueError as exc:  # an automaton past the crate's size limits
+        _LOG.warning("native literal scan unavailable for a route (%s); using Python's", exc)
+        return None
+    return tables

@@ -1,6 +1,8 @@
 """The wheel: what a province installs. Built from this checkout, installed in a fresh
 virtualenv, it must put nothing but `canhgac` into site-packages and work from there."""
 
+import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -84,3 +86,19 @@ def test_the_wheel_installs_only_canhgac_and_its_commands_work(tmp_path: Path) -
         cwd=tmp_path,
     )
     assert rules.returncode == 0, rules.stderr
+
+    # The wheel carries the native literal scanner wherever it could be built.
+    if os.environ.get("CANHGAC_REQUIRE_NATIVE") == "1" or shutil.which("cargo"):
+        scanner = subprocess.run(
+            [
+                str(python),
+                "-c",
+                "from canhgac.correlator._prefilter import literal_scanner as s; print(s())",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+            cwd=tmp_path,
+        )
+        assert scanner.stdout.strip() == "native", scanner.stderr

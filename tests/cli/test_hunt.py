@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from canhgac.correlator import literal_scanner
 from tests.conftest import REPO, run_canhgac
 
 pytestmark = pytest.mark.slow
@@ -38,6 +39,7 @@ def test_hunt_prints_a_table_and_stats(data_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "SQL Injection Attempt In The URL Query" in result.stdout
     assert "rules loaded: 1" in result.stderr
+    assert f"literal scan: {literal_scanner()}" in result.stderr
     assert "events/s" in result.stderr
 
 

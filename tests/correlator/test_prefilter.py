@@ -1,9 +1,12 @@
 """The literal prefilter: rules skipped for lacking their anchors could not have matched."""
 
+import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sigma.rule import SigmaRule
@@ -14,12 +17,35 @@ from canhgac.correlator._prefilter import (
     Anchor,
     Prefilter,
     anchor_clauses,
+    literal_scanner,
     regex_literals,
     rule_anchors,
 )
+from canhgac.events import FieldValue
 from tests.correlator._events import event, load_inline, sigma_rule
 
 WEB = "    category: webserver"
+
+Select = Callable[[Prefilter, EventView], list[int]]
+
+
+def require_native_scan() -> None:
+    """Skip without the native scanner (no cargo); scripts/test sets
+    CANHGAC_REQUIRE_NATIVE=1, which makes its absence a failure."""
+    if literal_scanner() != "native":
+        message = "the native literal scanner is not built: run scripts/build-native (needs cargo)"
+        if os.environ.get("CANHGAC_REQUIRE_NATIVE") == "1":
+            pytest.fail(message + "; CANHGAC_REQUIRE_NATIVE=1 makes its absence an error")
+        pytest.skip(message)
+
+
+@pytest.fixture(params=["native", "python"])
+def select(request: pytest.FixtureRequest) -> Select:
+    """`Prefilter.select` by each scan: the native one (when built) and the reference."""
+    if request.param == "python":
+        return Prefilter.select_in_python
+    require_native_scan()
+    return Prefilter.select
 
 
 def anchors_of(detection: dict[str, object]) -> frozenset[Anchor] | None:
@@ -63,15 +89,15 @@ def test_an_and_keeps_a_clause_per_part_cheapest_first() -> None:
     )
 
 
-def test_a_rule_with_clauses_is_selected_only_when_each_has_a_hit() -> None:
+def test_a_rule_with_clauses_is_selected_only_when_each_has_a_hit(select: Select) -> None:
     image = frozenset({Anchor("image", "endswith", "\\cmd.exe")})
     command = frozenset({Anchor("cli", "contains", "/c"), Anchor("cli", "contains", "/k")})
     prefilter = Prefilter([0, 1], {0: (image, command), 1: (command,)})
     cmd = "C:\\Windows\\cmd.exe"
-    assert prefilter.select(EventView({"image": cmd, "cli": "cmd /K dir"})) == [0, 1]
-    assert prefilter.select(EventView({"image": cmd, "cli": "cmd"})) == []
-    assert prefilter.select(EventView({"image": "x.exe", "cli": "cmd /c dir"})) == [1]
-    assert prefilter.select(EventView({"cli": "/c"})) == [1]
+    assert select(prefilter, EventView({"image": cmd, "cli": "cmd /K dir"})) == [0, 1]
+    assert select(prefilter, EventView({"image": cmd, "cli": "cmd"})) == []
+    assert select(prefilter, EventView({"image": "x.exe", "cli": "cmd /c dir"})) == [1]
+    assert select(prefilter, EventView({"cli": "/c"})) == [1]
 
 
 def test_an_or_needs_anchors_on_every_side() -> None:
@@ -106,7 +132,7 @@ def test_a_wildcard_pattern_is_anchored_on_its_longest_plain_run() -> None:
     )
 
 
-def test_the_prefilter_selects_rules_by_their_anchors() -> None:
+def test_the_prefilter_selects_rules_by_their_anchors(select: Select) -> None:
     prefilter = Prefilter(
         [0, 1, 2, 3, 4],
         {
@@ -117,19 +143,19 @@ def test_the_prefilter_selects_rules_by_their_anchors() -> None:
             4: (),
         },
     )
-    assert prefilter.select(EventView({"f": "X"})) == [0, 4]
-    assert prefilter.select(EventView({"f": "/ADMIN/index.php"})) == [1, 2, 4]
-    assert prefilter.select(EventView({"f": "id=1 UNION SELECT 2"})) == [3, 4]
-    assert prefilter.select(EventView({"g": "/admin"})) == [4]
+    assert select(prefilter, EventView({"f": "X"})) == [0, 4]
+    assert select(prefilter, EventView({"f": "/ADMIN/index.php"})) == [1, 2, 4]
+    assert select(prefilter, EventView({"f": "id=1 UNION SELECT 2"})) == [3, 4]
+    assert select(prefilter, EventView({"g": "/admin"})) == [4]
 
 
-def test_a_long_value_is_scanned_whole() -> None:
+def test_a_long_value_is_scanned_whole(select: Select) -> None:
     prefilter = Prefilter([0, 1], {0: (frozenset({Anchor("f", "contains", "mimikatz")}),), 1: ()})
-    assert prefilter.select(EventView({"f": "x" * 100_000})) == [1]
-    assert prefilter.select(EventView({"f": "x" * 100_000 + "MimiKatz" + "x" * 10})) == [0, 1]
+    assert select(prefilter, EventView({"f": "x" * 100_000})) == [1]
+    assert select(prefilter, EventView({"f": "x" * 100_000 + "MimiKatz" + "x" * 10})) == [0, 1]
 
 
-def test_prefixes_and_suffixes_count_only_at_the_ends_of_the_value() -> None:
+def test_prefixes_and_suffixes_count_only_at_the_ends_of_the_value(select: Select) -> None:
     prefilter = Prefilter(
         [0, 1, 2],
         {
@@ -138,11 +164,11 @@ def test_prefixes_and_suffixes_count_only_at_the_ends_of_the_value() -> None:
             2: (frozenset({Anchor("f", "contains", "ab")}),),
         },
     )
-    assert prefilter.select(EventView({"f": "xabx"})) == [2]
-    assert prefilter.select(EventView({"f": "abxab"})) == [0, 1, 2]
-    assert prefilter.select(EventView({"f": "ab"})) == [0, 1, 2]
-    assert prefilter.select(EventView({"f": "xab"})) == [1, 2]
-    assert prefilter.select(EventView({"f": "a"})) == []
+    assert select(prefilter, EventView({"f": "xabx"})) == [2]
+    assert select(prefilter, EventView({"f": "abxab"})) == [0, 1, 2]
+    assert select(prefilter, EventView({"f": "ab"})) == [0, 1, 2]
+    assert select(prefilter, EventView({"f": "xab"})) == [1, 2]
+    assert select(prefilter, EventView({"f": "a"})) == []
 
 
 # Property: with the prefilter in play (a route of many rules), the engine raises exactly
@@ -256,3 +282,67 @@ def test_a_text_a_regex_matches_holds_one_of_its_literals(pattern: str, text: st
     literals = regex_literals(pattern)
     if literals is not None and re.search(pattern, text):
         assert any(literal in text.lower() for literal in literals), (pattern, text, literals)
+
+
+# The native scan against the Python one (the reference): the same selection for any
+# anchors and any values, ASCII or not, upper or lower case, numbers, lists, missing
+# fields and UserData stand-ins.
+
+_ANCHOR_FIELDS = ("f", "g", "winlog.event_data.Image")
+# Non-ASCII letters whose lower case is special: İ lowers to two characters, the Kelvin
+# sign to an ASCII k, ß and ſ stay as they are.
+_letters = st.sampled_from([*"aAbBkK1\\. é", "İ", "ß", "ſ", "\u212a", "Đ", "ư"])
+_text = st.lists(_letters, min_size=1, max_size=6).map("".join)
+_anchor = st.builds(
+    Anchor,
+    st.sampled_from(_ANCHOR_FIELDS),
+    st.sampled_from(["equals", "startswith", "endswith", "contains"]),
+    _text.map(str.lower),
+)
+_clauses = st.lists(st.frozensets(_anchor, min_size=1, max_size=3), max_size=3)
+_value: st.SearchStrategy[FieldValue] = st.one_of(
+    _text,
+    st.lists(_text, min_size=1, max_size=8).map("".join),
+    st.integers(-5, 120),
+    st.lists(st.one_of(_text, st.integers(0, 20)), max_size=3).map(tuple),
+)
+
+
+def _around(texts: list[str]) -> st.SearchStrategy[str]:
+    """Values holding one of `texts` whole, at the start, end or middle, in any case."""
+    inner = st.sampled_from(texts).flatmap(
+        lambda text: st.sampled_from([text, text.upper(), text.title(), text.swapcase()])
+    )
+    # Mostly the text alone, so that equal values are met often too.
+    ends = st.sampled_from(["", "", "", "x", "Kb", "é", "."])
+    return st.tuples(ends, inner, ends).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(rules=st.lists(_clauses, min_size=1, max_size=8), data=st.data())
+def test_the_native_scan_selects_what_the_python_scan_does(
+    rules: list[list[frozenset[Anchor]]], data: st.DataObject
+) -> None:
+    require_native_scan()
+    texts = sorted({anchor.text for clauses in rules for clause in clauses for anchor in clause})
+    values = st.one_of(_value, _around(texts)) if texts else _value
+    names = st.sampled_from([*_ANCHOR_FIELDS, "winlog.user_data.Log.Image", "h"])
+    fields = data.draw(st.dictionaries(names, values, max_size=4))
+    prefilter = Prefilter(range(len(rules)), dict(enumerate(rules)))
+    assert prefilter.select(EventView(fields)) == prefilter.select_in_python(EventView(fields))
+
+
+def test_the_native_scan_reads_the_view_for_what_is_not_ascii_text() -> None:
+    require_native_scan()
+    prefilter = Prefilter(
+        [0, 1, 2],
+        {
+            0: (frozenset({Anchor("f", "equals", "đà nẵng")}),),
+            1: (frozenset({Anchor("f", "contains", "42")}),),
+            2: (frozenset({Anchor("winlog.event_data.Image", "endswith", "\\x.exe")}),),
+        },
+    )
+    assert prefilter.select(EventView({"f": "ĐÀ NẴNG"})) == [0]
+    assert prefilter.select(EventView({"f": 1420})) == [1]
+    assert prefilter.select(EventView({"f": ("a", "b42")})) == [1]
+    assert prefilter.select(EventView({"winlog.user_data.Log.Image": "C:\\X.EXE"})) == [2]

@@ -1,0 +1,21 @@
+# Type stub of the native literal scanner (native/src/lib.rs), built by scripts/build-native.
+from collections.abc import Mapping
+
+from canhgac.events import FieldValue
+
+_Equals = list[tuple[str, list[int]]]
+_Scanned = list[tuple[str, list[int], list[int], list[int]]]
+
+class LiteralTables:
+    def __init__(
+        self,
+        fields: list[tuple[str, _Equals, _Scanned]],
+        always: list[int],
+        further: list[tuple[int, list[int]]],
+    ) -> None: ...
+    def select(
+        self,
+        view: Mapping[str, tuple[str, ...]],
+        fields: Mapping[str, FieldValue],
+        stand_ins: bool,
+    ) -> list[int]: ...
