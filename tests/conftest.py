@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from canhgac.correlator import literal_scanner
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
@@ -72,3 +74,13 @@ def require_tool(command: str, package: str) -> str:
             pytest.fail(message + "; CANHGAC_REQUIRE_TOOLS=1 makes its absence an error")
         pytest.skip(message)
     return found
+
+
+def require_native_scan() -> None:
+    """Skip without the native scanner (no cargo); scripts/test sets
+    CANHGAC_REQUIRE_NATIVE=1, which makes its absence a failure."""
+    if literal_scanner() != "native":
+        message = "the native literal scanner is not built: run scripts/build-native (needs cargo)"
+        if os.environ.get("CANHGAC_REQUIRE_NATIVE") == "1":
+            pytest.fail(message + "; CANHGAC_REQUIRE_NATIVE=1 makes its absence an error")
+        pytest.skip(message)

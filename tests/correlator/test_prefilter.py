@@ -1,6 +1,5 @@
 """The literal prefilter: rules skipped for lacking their anchors could not have matched."""
 
-import os
 import re
 import tempfile
 from collections.abc import Callable
@@ -17,26 +16,16 @@ from canhgac.correlator._prefilter import (
     Anchor,
     Prefilter,
     anchor_clauses,
-    literal_scanner,
     regex_literals,
     rule_anchors,
 )
 from canhgac.events import FieldValue
+from tests.conftest import require_native_scan
 from tests.correlator._events import event, load_inline, sigma_rule
 
 WEB = "    category: webserver"
 
 Select = Callable[[Prefilter, EventView], list[int]]
-
-
-def require_native_scan() -> None:
-    """Skip without the native scanner (no cargo); scripts/test sets
-    CANHGAC_REQUIRE_NATIVE=1, which makes its absence a failure."""
-    if literal_scanner() != "native":
-        message = "the native literal scanner is not built: run scripts/build-native (needs cargo)"
-        if os.environ.get("CANHGAC_REQUIRE_NATIVE") == "1":
-            pytest.fail(message + "; CANHGAC_REQUIRE_NATIVE=1 makes its absence an error")
-        pytest.skip(message)
 
 
 @pytest.fixture(params=["native", "python"])

@@ -11,7 +11,9 @@ import yaml
 
 from canhgac.collectors import EvtxReader, SourceLabels
 from canhgac.correlator import Correlator, RuleSet, load_rules
-from tests.conftest import SHARED
+from canhgac.correlator._event_view import EventView
+from canhgac.correlator._prefilter import Prefilter
+from tests.conftest import SHARED, require_native_scan
 
 pytestmark = pytest.mark.slow
 
@@ -77,3 +79,27 @@ def test_rule_fires_on_its_regression_evtx(
     assert fired >= case.match_count, (
         f"{case.title}: fired {fired} times, expected {case.match_count}"
     )
+
+
+def test_the_native_scan_selects_what_the_python_scan_does_on_the_regression_events(
+    shared_dir: Path, sigmahq_rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every prefilter selection over every regression event, made by both scans."""
+    require_native_scan()
+    compared: list[tuple[list[int], list[int]]] = []
+    native_select = Prefilter.select
+
+    def both(prefilter: Prefilter, view: EventView) -> list[int]:
+        selected = native_select(prefilter, view)
+        compared.append((selected, prefilter.select_in_python(view)))
+        return selected
+
+    monkeypatch.setattr(Prefilter, "select", both)
+    correlator = Correlator(sigmahq_rules)
+    for path in sorted({case.evtx for case in CASES}):
+        with EvtxReader(path, SourceLabels("regression"), ZoneInfo("UTC")) as reader:
+            for step in reader.batches():
+                correlator.process(step.batch.events)
+    assert len(compared) > 100
+    assert sum(len(native) for native, _ in compared) > 0
+    assert [native for native, _ in compared] == [python for _, python in compared]
