@@ -3,13 +3,13 @@ from collections.abc import Mapping
 
 from canhgac.events import FieldValue
 
-_Equals = list[tuple[str, list[int]]]
-_Scanned = list[tuple[str, list[int], list[int], list[int]]]
+# (kind: "equals" | "startswith" | "endswith" | "contains", lower-case text, number)
+_Anchor = tuple[str, str, int]
 
 class LiteralTables:
     def __init__(
         self,
-        fields: list[tuple[str, _Equals, _Scanned]],
+        fields: list[tuple[str, list[_Anchor]]],
         always: list[int],
         further: list[tuple[int, list[int]]],
     ) -> None: ...

@@ -278,7 +278,15 @@ class Prefilter:
     and only those few rules are checked for their other clauses.
     """
 
-    __slots__ = ("_always", "_extra_numbers", "_extras", "_fields", "_native", "_with_extras")
+    __slots__ = (
+        "_always",
+        "_anchors",
+        "_extra_numbers",
+        "_extras",
+        "_fields",
+        "_native",
+        "_with_extras",
+    )
 
     def __init__(
         self, positions: Sequence[int], clauses: Mapping[int, Sequence[frozenset[Anchor]]]
@@ -308,13 +316,10 @@ class Prefilter:
         self._extras = extras
         self._with_extras = frozenset(extras)
         self._extra_numbers = frozenset(range(-count, 0))
-        self._fields = tuple(
-            (field, tables.equals, tables.automaton)
-            for field, tables in (
-                (field, _FieldTables(filed)) for field, filed in sorted(by_field.items())
-            )
-        )
-        self._native = _native_tables(self._fields, always, extras)
+        self._anchors = sorted(by_field.items())
+        # The Python scan's tables, built on its first use: with the native scan, never.
+        self._fields: tuple[tuple[str, Mapping[str, frozenset[int]], Any], ...] | None = None
+        self._native = _native_tables(self._anchors, always, extras)
 
     def select(self, view: EventView) -> list[int]:
         """Positions (ascending) of the rules that may match this event."""
@@ -324,6 +329,9 @@ class Prefilter:
 
     def select_in_python(self, view: EventView) -> list[int]:
         """`select` by the Python scan (the reference of the native one)."""
+        if self._fields is None:
+            tables = ((field, _FieldTables(numbered)) for field, numbered in self._anchors)
+            self._fields = tuple((field, table.equals, table.automaton) for field, table in tables)
         hits: set[int] = set()
         fields = view.fields
         # A missing field has no texts, unless UserData stands in for it (EventView).
@@ -355,23 +363,20 @@ class Prefilter:
 
 
 def _native_tables(
-    fields: Sequence[tuple[str, Mapping[str, frozenset[int]], Any]],
+    anchors: Sequence[tuple[str, Sequence[tuple[Anchor, int]]]],
     always: Sequence[int],
     extras: Mapping[int, frozenset[int]],
 ) -> "LiteralTables | None":
-    """The native scanner's tables holding the same anchors, or None without it."""
+    """The native scanner's tables of the same anchors, or None without it."""
     if _native is None:
         return None
-    specs = []
-    for field, equals, automaton in fields:
-        scanned = []
-        if automaton is not None:
-            for text, (_length, anywhere, start, end) in automaton.items():
-                scanned.append((text, sorted(anywhere), sorted(start), sorted(end)))
-        specs.append((field, [(text, sorted(found)) for text, found in equals.items()], scanned))
+    specs = [
+        (field, [(anchor.kind, anchor.text, number) for anchor, number in numbered])
+        for field, numbered in anchors
+    ]
     further = [(position, sorted(numbers)) for position, numbers in extras.items()]
     try:
-        tables: LiteralTables = _native.LiteralTables(specs, sorted(always), further)
+        tables: LiteralTables = _native.LiteralTables(specs, list(always), further)
     except ValueError as exc:  # an automaton past the crate's size limits
         _LOG.warning("native literal scan unavailable for a route (%s); using Python's", exc)
         return None

@@ -54,8 +54,61 @@ impl Hits {
     }
 }
 
-type EqualsSpec = Vec<(String, Vec<i64>)>;
-type ScannedSpec = Vec<(String, Vec<i64>, Vec<i64>, Vec<i64>)>;
+/// (kind, lower-case text, number) of one anchor.
+type AnchorSpec = (String, String, i64);
+
+impl FieldTable {
+    fn build(py: Python<'_>, name: &str, anchors: Vec<AnchorSpec>) -> PyResult<Self> {
+        let mut equals: HashMap<String, Vec<i64>> = HashMap::new();
+        let mut texts: Vec<String> = Vec::new();
+        let mut scanned: Vec<Scanned> = Vec::new();
+        let mut by_text: HashMap<String, usize> = HashMap::new();
+        for (kind, text, number) in anchors {
+            if kind == "equals" {
+                equals.entry(text).or_default().push(number);
+                continue;
+            }
+            let index = *by_text.entry(text.clone()).or_insert_with(|| {
+                texts.push(text);
+                scanned.push(Scanned {
+                    anywhere: Vec::new(),
+                    start: Vec::new(),
+                    end: Vec::new(),
+                });
+                scanned.len() - 1
+            });
+            let anchor = &mut scanned[index];
+            match kind.as_str() {
+                "contains" => anchor.anywhere.push(number),
+                "startswith" => anchor.start.push(number),
+                "endswith" => anchor.end.push(number),
+                other => {
+                    return Err(PyValueError::new_err(format!(
+                        "anchor kind {other:?} of field {name}: expected equals, startswith, \
+                         endswith or contains"
+                    )))
+                }
+            }
+        }
+        let automaton = if texts.is_empty() {
+            None
+        } else {
+            let built = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&texts)
+                .map_err(|error| {
+                    PyValueError::new_err(format!("anchors of field {name}: {error}"))
+                })?;
+            Some(built)
+        };
+        Ok(FieldTable {
+            name: PyString::new(py, name).unbind(),
+            equals,
+            automaton,
+            scanned,
+        })
+    }
+}
 
 /// The anchor tables of one route (see the module documentation).
 #[pyclass(frozen, module = "canhgac.correlator._literal_scan")]
@@ -95,45 +148,20 @@ impl LiteralTables {
 
 #[pymethods]
 impl LiteralTables {
-    /// `fields`: (name, [(equal text, numbers)], [(text, anywhere, start, end)]) per
-    /// field, texts lower-case; `always`: the positions of rules without anchors;
-    /// `further`: (position, its further clauses' negative numbers) per rule that has them.
+    /// `fields`: (name, [(kind, text, number)]) per field, where kind is "equals",
+    /// "startswith", "endswith" or "contains" and text is lower-case; `always`: the
+    /// positions of rules without anchors; `further`: (position, its further clauses'
+    /// negative numbers) per rule that has them.
     #[new]
     fn new(
         py: Python<'_>,
-        fields: Vec<(String, EqualsSpec, ScannedSpec)>,
+        fields: Vec<(String, Vec<AnchorSpec>)>,
         always: Vec<u32>,
         further: Vec<(u32, Vec<i64>)>,
     ) -> PyResult<Self> {
         let mut tables = Vec::with_capacity(fields.len());
-        for (name, equals, scanned) in fields {
-            let mut texts = Vec::with_capacity(scanned.len());
-            let mut anchors = Vec::with_capacity(scanned.len());
-            for (text, anywhere, start, end) in scanned {
-                texts.push(text);
-                anchors.push(Scanned {
-                    anywhere,
-                    start,
-                    end,
-                });
-            }
-            let automaton = if texts.is_empty() {
-                None
-            } else {
-                let built = AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .build(&texts)
-                    .map_err(|error| {
-                        PyValueError::new_err(format!("anchors of field {name}: {error}"))
-                    })?;
-                Some(built)
-            };
-            tables.push(FieldTable {
-                name: PyString::new(py, &name).unbind(),
-                equals: equals.into_iter().collect(),
-                automaton,
-                scanned: anchors,
-            });
+        for (name, anchors) in fields {
+            tables.push(FieldTable::build(py, &name, anchors)?);
         }
         let mut always = always;
         always.sort_unstable();
