@@ -7,10 +7,10 @@
 //! in them. `LiteralTables` is the same lookup with the automata of the `aho-corasick`
 //! crate, which scan a value in one pass without a Python object per hit.
 //!
-//! A value that is an ASCII `str` is scanned as the event holds it, case-insensitively
-//! (for ASCII text that equals scanning Python's `str.lower()` of it). Any other value
-//! (non-ASCII, numbers, lists, a UserData stand-in) is read through the view, which
-//! lower-cases it the way the rule predicates do.
+//! A value that is an ASCII `str` is lower-cased here (for ASCII text the same as
+//! Python's `str.lower()`). Any other value (non-ASCII, numbers, lists, a UserData
+//! stand-in) is read through the view, which lower-cases it the way the rule
+//! predicates do.
 
 use std::collections::HashMap;
 
@@ -93,16 +93,13 @@ impl FieldTable {
         let automaton = if texts.is_empty() {
             None
         } else {
-            let built = AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(&texts)
-                .map_err(|error| {
-                    PyValueError::new_err(format!("anchors of field {name}: {error}"))
-                })?;
+            let built = AhoCorasick::builder().build(&texts).map_err(|error| {
+                PyValueError::new_err(format!("anchors of field {name}: {error}"))
+            })?;
             Some(built)
         };
         Ok(FieldTable {
-            name: PyString::new(py, name).unbind(),
+            name: PyString::intern(py, name).unbind(),
             equals,
             automaton,
             scanned,
@@ -120,15 +117,12 @@ struct LiteralTables {
 
 impl LiteralTables {
     fn scan(table: &FieldTable, text: &str, ascii_raw: bool, hits: &mut Hits) {
-        if !table.equals.is_empty() {
-            let found = if ascii_raw {
-                table.equals.get(&text.to_ascii_lowercase())
-            } else {
-                table.equals.get(text)
-            };
-            if let Some(numbers) = found {
-                hits.add(numbers);
-            }
+        if ascii_raw {
+            // For ASCII text this is Python's str.lower(), which the anchors went through.
+            return Self::scan(table, &text.to_ascii_lowercase(), false, hits);
+        }
+        if let Some(numbers) = table.equals.get(text) {
+            hits.add(numbers);
         }
         let Some(automaton) = &table.automaton else {
             return;
