@@ -14,6 +14,7 @@ SigmaHQ rules cheap:
   on events the routing index selected (and so already satisfy it).
 """
 
+import sys
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -273,7 +274,7 @@ def _compile_or(args: list[ConditionTree]) -> _Test:
     for arg in args:
         if isinstance(arg, ConditionFieldEqualsValueExpression):
             if (shape := _mergeable_shape(arg.value)) is not None:
-                merged[(arg.field,)].add(shape)
+                merged[(sys.intern(arg.field),)].add(shape)
                 continue
         elif isinstance(arg, ConditionValueExpression) and isinstance(arg.value, SigmaString):
             keyword = with_surrounding_wildcards(arg.value)

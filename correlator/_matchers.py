@@ -32,6 +32,7 @@ Matching rules, as the Sigma specification and its common backends read them:
 
 import operator
 import re
+import sys
 from collections.abc import Callable, Sequence
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import NamedTuple
@@ -352,6 +353,7 @@ def _unsupported_value(value: SigmaType) -> RuleCompileError:
 
 def field_predicate(field: str, value: SigmaType) -> Predicate:
     """The predicate `field` matches `value`."""
+    field = sys.intern(field)  # as the parsers intern event field names (dict lookups)
     # Subclasses first: a timestamp part is a number, a cased string a string.
     if isinstance(value, SigmaTimestampPart):
         raise _unsupported_value(value)

@@ -99,6 +99,7 @@ one event field.
 
 import functools
 import re
+import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from ipaddress import IPv6Address, ip_address
@@ -472,7 +473,7 @@ def _event_data(data: object, fields: dict[str, FieldValue]) -> None:
         return
     for name, value in data.items():
         if value.__class__ in _SCALAR_CLASSES and name not in _EVENT_DATA_SPECIAL:
-            fields[EVENT_DATA + name] = cast(Scalar, value)  # the usual item: name, value
+            fields[_event_data_key(name)] = cast(Scalar, value)  # the usual item: name, value
             continue
         if name == "#attributes":
             continue
@@ -484,6 +485,13 @@ def _event_data(data: object, fields: dict[str, FieldValue]) -> None:
             _unnamed_data(value, fields)
         else:
             _xml_fields(f"winlog.event_data.{name}", value, fields)
+
+
+@functools.lru_cache(maxsize=4096)
+def _event_data_key(name: str) -> str:
+    """winlog.event_data.<name>, interned: the rules look fields up by interned names
+    (correlator), and a dict finds an identical key without comparing its text."""
+    return sys.intern(EVENT_DATA + name)
 
 
 def _is_named(value: object) -> bool:
