@@ -35,10 +35,43 @@ struct FieldTable {
     scanned: Vec<Scanned>,
 }
 
+/// A set of small numbers, one bit each.
+struct BitSet(Vec<u64>);
+
+impl BitSet {
+    fn with_capacity(size: usize) -> Self {
+        BitSet(vec![0; size.div_ceil(64)])
+    }
+
+    #[inline]
+    fn insert(&mut self, number: usize) {
+        self.0[number / 64] |= 1 << (number % 64);
+    }
+
+    #[inline]
+    fn contains(&self, number: usize) -> bool {
+        self.0[number / 64] & (1 << (number % 64)) != 0
+    }
+
+    /// The members, ascending.
+    fn members(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().enumerate().flat_map(|(index, &word)| {
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                (rest != 0).then(|| {
+                    let bit = rest.trailing_zeros() as usize;
+                    rest &= rest - 1;
+                    index * 64 + bit
+                })
+            })
+        })
+    }
+}
+
 /// What one event's values hit: rule positions, and further clauses (as positive ids).
 struct Hits {
-    rules: Vec<u32>,
-    clauses: Vec<u32>,
+    rules: BitSet,
+    clauses: BitSet,
 }
 
 impl Hits {
@@ -46,11 +79,26 @@ impl Hits {
     fn add(&mut self, numbers: &[i64]) {
         for &number in numbers {
             if number >= 0 {
-                self.rules.push(number as u32);
+                self.rules.insert(number as usize);
             } else {
-                self.clauses.push(number.unsigned_abs() as u32);
+                self.clauses.insert(number.unsigned_abs() as usize);
             }
         }
+    }
+}
+
+impl FieldTable {
+    /// Every number the field's anchors select.
+    fn numbers(&self) -> impl Iterator<Item = i64> + '_ {
+        let equals = self.equals.values().flatten();
+        let scanned = self.scanned.iter().flat_map(|anchor| {
+            anchor
+                .anywhere
+                .iter()
+                .chain(&anchor.start)
+                .chain(&anchor.end)
+        });
+        equals.chain(scanned).copied()
     }
 }
 
@@ -113,6 +161,9 @@ struct LiteralTables {
     fields: Vec<FieldTable>,
     always: Vec<u32>,
     further: HashMap<u32, Vec<u32>>,
+    /// One more than the largest rule position, and than the largest clause id.
+    rule_slots: usize,
+    clause_slots: usize,
 }
 
 impl LiteralTables {
@@ -159,17 +210,34 @@ impl LiteralTables {
         }
         let mut always = always;
         always.sort_unstable();
-        let further = further
+        let further: HashMap<u32, Vec<u32>> = further
             .into_iter()
             .map(|(position, numbers)| {
                 let ids = numbers.iter().map(|n| n.unsigned_abs() as u32).collect();
                 (position, ids)
             })
             .collect();
+        let mut rule_slots = always.last().map_or(0, |&last| last as usize + 1);
+        let mut clause_slots = 0;
+        for number in tables.iter().flat_map(FieldTable::numbers) {
+            if number >= 0 {
+                rule_slots = rule_slots.max(number as usize + 1);
+            } else {
+                clause_slots = clause_slots.max(number.unsigned_abs() as usize + 1);
+            }
+        }
+        for (&position, ids) in &further {
+            rule_slots = rule_slots.max(position as usize + 1);
+            for &id in ids {
+                clause_slots = clause_slots.max(id as usize + 1);
+            }
+        }
         Ok(LiteralTables {
             fields: tables,
             always,
             further,
+            rule_slots,
+            clause_slots,
         })
     }
 
@@ -183,8 +251,8 @@ impl LiteralTables {
         stand_ins: bool,
     ) -> PyResult<Vec<u32>> {
         let mut hits = Hits {
-            rules: Vec::with_capacity(32),
-            clauses: Vec::new(),
+            rules: BitSet::with_capacity(self.rule_slots),
+            clauses: BitSet::with_capacity(self.clause_slots),
         };
         for table in &self.fields {
             let name = table.name.bind(view.py());
@@ -206,24 +274,20 @@ impl LiteralTables {
                 Self::scan(table, text.cast::<PyString>()?.to_str()?, false, &mut hits);
             }
         }
-        let mut selected = hits.rules;
-        selected.sort_unstable();
-        selected.dedup();
-        let mut clauses = hits.clauses;
-        clauses.sort_unstable();
-        clauses.dedup();
-        if !self.further.is_empty() {
+        for &position in &self.always {
+            hits.rules.insert(position as usize);
+        }
+        let clauses = &hits.clauses;
+        let selected = hits
+            .rules
+            .members()
+            .map(|position| position as u32)
             // A rule with further clauses needs a hit on each of them too.
-            selected.retain(|position| match self.further.get(position) {
-                Some(ids) => ids.iter().all(|id| clauses.binary_search(id).is_ok()),
+            .filter(|position| match self.further.get(position) {
+                Some(ids) => ids.iter().all(|&id| clauses.contains(id as usize)),
                 None => true,
-            });
-        }
-        if !self.always.is_empty() {
-            selected.extend_from_slice(&self.always);
-            selected.sort_unstable();
-            selected.dedup();
-        }
+            })
+            .collect();
         Ok(selected)
     }
 }
