@@ -1,5 +1,6 @@
 """Loading rule files: what loads, what is reported, and that one bad rule spoils nothing."""
 
+import gc
 import uuid
 from pathlib import Path
 
@@ -340,3 +341,20 @@ class TestSigmaHQRules:
         web = [rule for rule in ruleset.rules if rule.logsource.category == "webserver"]
         assert len(web) >= 10
         assert all(rule.routed for rule in web)
+
+
+def test_loading_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
+    (tmp_path / "r.yml").write_text(
+        "title: t\nlogsource: {product: linux, service: auth}\n"
+        "detection: {s: {message: x}, condition: s}\n",
+        encoding="utf-8",
+    )
+    assert gc.isenabled()
+    assert len(load_rules([tmp_path], bundled=False).rules) == 1
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_rules([tmp_path], bundled=False)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
