@@ -381,7 +381,7 @@ def field_predicate(field: str, value: SigmaType) -> Predicate:
     raise _unsupported_value(value)
 
 
-def _keyword_pattern(value: SigmaString) -> str:
+def keyword_pattern(value: SigmaString) -> str:
     """The regular expression of a keyword, to search for: its surrounding `*` dropped."""
     parts = _string_parts(value)
     while parts and _is_multi(parts[0]):
@@ -404,7 +404,7 @@ def keyword_predicate(value: SigmaType) -> Predicate:
         test = string_test(with_surrounding_wildcards(value))
         return _any_of([_texts_match(name, test, True) for name in KEYWORD_FIELDS])
     if isinstance(value, SigmaString):
-        pattern = re.compile(_keyword_pattern(value), re.IGNORECASE | re.DOTALL)
+        pattern = re.compile(keyword_pattern(value), re.IGNORECASE | re.DOTALL)
         return _regex_search(KEYWORD_FIELDS, pattern)
     if isinstance(value, SigmaNumber) and not isinstance(value, SigmaTimestampPart):
         return keyword_predicate(SigmaString(str(value.number)))

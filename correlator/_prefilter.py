@@ -32,16 +32,30 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import ahocorasick  # type: ignore[import-not-found]  # a C extension without stubs
-from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionOR,
+    ConditionValueExpression,
+)
 from sigma.types import (
+    SigmaCasedString,
     SigmaExpansion,
+    SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
+    SigmaTimestampPart,
 )
 
 from canhgac.correlator._event_view import EventView
-from canhgac.correlator._matchers import StringShape, longest_literal, string_shape
+from canhgac.correlator._matchers import (
+    KEYWORD_FIELDS,
+    StringShape,
+    keyword_pattern,
+    longest_literal,
+    string_shape,
+)
 from canhgac.correlator._routing import ConditionTree
 
 if TYPE_CHECKING:
@@ -144,6 +158,28 @@ def _regex_value_literals(value: SigmaRegularExpression) -> _Literals | None:
     return regex_literals(str(value.regexp), ignorecase)
 
 
+def _keyword_literals(value: object) -> _Literals | None:
+    """Literals one of which the text a keyword (an unfielded value) matches holds, when
+    lower-cased; None when none are known. The keyword is searched as a regular
+    expression, under IGNORECASE unless `cased` (`keyword_predicate`)."""
+    if isinstance(value, SigmaExpansion):
+        found: set[str] = set()
+        for item in value.values:
+            literals = _keyword_literals(item)
+            if literals is None:
+                return None
+            found |= literals
+        return frozenset(found)
+    if isinstance(value, SigmaRegularExpression):
+        return _regex_value_literals(value)
+    if isinstance(value, SigmaNumber) and not isinstance(value, SigmaTimestampPart):
+        value = SigmaString(str(value.number))
+    if not isinstance(value, SigmaString) or value.contains_placeholder():
+        return None
+    ignorecase = not isinstance(value, SigmaCasedString)
+    return regex_literals(keyword_pattern(value), ignorecase)
+
+
 def _literal_chance(literals: _Literals) -> float:
     return sum(_KIND_CHANCE["contains"] / (len(text) * math.sqrt(len(text))) for text in literals)
 
@@ -208,7 +244,8 @@ def anchor_clauses(tree: ConditionTree | None) -> tuple[frozenset[Anchor], ...]:
     """Sets of literals of which the condition needs one each, cheapest first; () when
     none are known.
 
-    A test on one field gives one set, its value's anchors; an OR one set, the union of
+    A test on one field gives one set, its value's anchors (a keyword: its literals on
+    each of `KEYWORD_FIELDS`, the fields it is searched in); an OR one set, the union of
     one set of each part (all must have some); an AND the sets of all its parts, of
     which at most `CLAUSE_LIMIT` (the cheapest) are kept; anything else none.
     """
@@ -217,6 +254,15 @@ def anchor_clauses(tree: ConditionTree | None) -> tuple[frozenset[Anchor], ...]:
     if isinstance(tree, ConditionFieldEqualsValueExpression):
         anchors = _value_anchors(tree.field, tree.value)
         return (frozenset(anchors),) if anchors else ()
+    if isinstance(tree, ConditionValueExpression):  # a keyword: in any of its fields
+        literals = _keyword_literals(tree.value)
+        if not literals:
+            return ()
+        return (
+            frozenset(
+                Anchor(field, "contains", text) for field in KEYWORD_FIELDS for text in literals
+            ),
+        )
     if isinstance(tree, ConditionOR):
         union: set[Anchor] = set()
         for arg in tree.args:

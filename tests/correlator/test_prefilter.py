@@ -335,3 +335,72 @@ def test_the_native_scan_reads_the_view_for_what_is_not_ascii_text() -> None:
     assert prefilter.select(EventView({"f": 1420})) == [1]
     assert prefilter.select(EventView({"f": ("a", "b42")})) == [1]
     assert prefilter.select(EventView({"winlog.user_data.Log.Image": "C:\\X.EXE"})) == [2]
+
+
+def test_a_keyword_is_anchored_in_each_field_it_is_searched_in() -> None:
+    assert anchors_of({"k": ["\\perfc.dat"], "condition": "k"}) == frozenset(
+        {
+            Anchor("event.original", "contains", "\\perfc.dat"),
+            Anchor("message", "contains", "\\perfc.dat"),
+        }
+    )
+    # Under IGNORECASE "i" also matches "ı" and "İ", whose lower case is not "i": only the
+    # run without it is sound.
+    assert anchors_of({"k": ["Mimikatz"], "condition": "k"}) == frozenset(
+        {Anchor("event.original", "contains", "katz"), Anchor("message", "contains", "katz")}
+    )
+    assert anchors_of({"k": ["ab"], "condition": "k"}) is None  # too short to anchor
+
+
+# Property: keyword rules (searched under IGNORECASE) are never hidden by their anchors,
+# whatever letters the text holds.
+
+_KEYWORDS = ["Mimikatz", "perfc.dat", "Trojan:Win32", "KERNEL", "sekurlsa", "đăng nhập", "wscript"]
+
+
+def _keyword_rules() -> dict[str, str]:
+    rules: dict[str, str] = {}
+    for number, keyword in enumerate(_KEYWORDS + ["x" + k for k in _KEYWORDS[:3]]):
+        modifier = "|cased" if number % 4 == 3 else ""
+        rules[f"k{number}.yml"] = f"""
+        title: keyword {number}
+        logsource:
+        {WEB}
+        detection:
+            keywords{modifier}:
+                - '{keyword}'
+            condition: keywords
+        """
+    return rules
+
+
+_KEYWORD_RULESETS: list[RuleSet] = []
+
+
+def _keyword_ruleset() -> RuleSet:
+    if not _KEYWORD_RULESETS:
+        with tempfile.TemporaryDirectory() as folder:
+            _KEYWORD_RULESETS.append(load_inline(Path(folder), **_keyword_rules()))
+    return _KEYWORD_RULESETS[0]
+
+
+_keyword_part = st.sampled_from(
+    [*_KEYWORDS, "MİMİKATZ", "mımıkatz", "ſekurlſa", "\u212aERNEL", "ĐĂNG NHẬP", "xx", " ", "é"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    message=st.lists(_keyword_part, max_size=3).map("".join),
+    original=st.lists(_keyword_part, max_size=3).map("".join),
+    case=st.sampled_from([str, str.upper, str.lower, str.swapcase]),
+)
+def test_the_prefilter_never_hides_a_matching_keyword_rule(
+    message: str, original: str, case: Callable[[str], str]
+) -> None:
+    ruleset = _keyword_ruleset()
+    probe = event(
+        {"event.dataset": "nginx.access", "message": case(message), "event.original": original}
+    )
+    expected = [rule.info.title for rule in ruleset.rules if rule.matches(probe)]
+    assert [alert.rule_title for alert in Correlator(ruleset).process([probe])] == expected
