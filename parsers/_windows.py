@@ -471,9 +471,11 @@ def _event_data(data: object, fields: dict[str, FieldValue]) -> None:
     if not _is_mapping(data):
         _unnamed_data(data, fields)
         return
+    known = _EVENT_DATA_KEYS.get
     for name, value in data.items():
         if value.__class__ in _SCALAR_CLASSES and name not in _EVENT_DATA_SPECIAL:
-            fields[_event_data_key(name)] = cast(Scalar, value)  # the usual item: name, value
+            # The usual item: a name and its value.
+            fields[known(name) or _event_data_key(name)] = cast(Scalar, value)
             continue
         if name == "#attributes":
             continue
@@ -487,11 +489,20 @@ def _event_data(data: object, fields: dict[str, FieldValue]) -> None:
             _xml_fields(f"winlog.event_data.{name}", value, fields)
 
 
-@functools.lru_cache(maxsize=4096)
+# EventData name -> its field name, interned; bounded, as names come from the records.
+_EVENT_DATA_KEYS: dict[str, str] = {}
+_EVENT_DATA_KEYS_MAX = 4096
+
+
 def _event_data_key(name: str) -> str:
     """winlog.event_data.<name>, interned: the rules look fields up by interned names
     (correlator), and a dict finds an identical key without comparing its text."""
-    return sys.intern(EVENT_DATA + name)
+    key = _EVENT_DATA_KEYS.get(name)
+    if key is None:
+        key = sys.intern(EVENT_DATA + name)
+        if len(_EVENT_DATA_KEYS) < _EVENT_DATA_KEYS_MAX:
+            _EVENT_DATA_KEYS[name] = key
+    return key
 
 
 def _is_named(value: object) -> bool:
@@ -749,9 +760,20 @@ _ECS_FROM_EVENT_DATA: Mapping[tuple[str, int], _FieldMap] = MappingProxyType(
 _EVENT_DATA_ALIASES: Mapping[tuple[str, int], tuple[tuple[str, str], ...]] = MappingProxyType(
     {
         (SECURITY_CHANNEL, 4688): (
-            (EVENT_DATA + "NewProcessName", EVENT_DATA + "Image"),
-            (EVENT_DATA + "ParentProcessName", EVENT_DATA + "ParentImage"),
+            (_event_data_key("NewProcessName"), _event_data_key("Image")),
+            (_event_data_key("ParentProcessName"), _event_data_key("ParentImage")),
         ),
+    }
+)
+
+# The same by event field: the interned winlog.event_data.<Name> and ECS names.
+_ECS_FROM_FIELDS: Mapping[tuple[str, int], _FieldMap] = MappingProxyType(
+    {
+        key: tuple(
+            (_event_data_key(source), sys.intern(target), convert)
+            for source, target, convert in mapping
+        )
+        for key, mapping in _ECS_FROM_EVENT_DATA.items()
     }
 )
 
@@ -799,8 +821,8 @@ def _add_ecs(fields: dict[str, FieldValue], context: ParseContext) -> None:
     for source, target in _EVENT_DATA_ALIASES.get(key, ()):
         if target not in fields and fields.get(source) is not None:
             fields[target] = fields[source]
-    for source, target, convert in _ECS_FROM_EVENT_DATA.get(key, ()):
-        value = convert(fields.get(EVENT_DATA + source))
+    for source, target, convert in _ECS_FROM_FIELDS.get(key, ()):
+        value = convert(fields.get(source))
         if value is not None:
             fields[target] = value
     fields.update(_ECS_CONSTANTS.get(key, ()))
