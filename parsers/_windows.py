@@ -202,8 +202,11 @@ def normalize_windows_event(
         except TypeError as exc:  # orjson.JSONEncodeError: deep nesting, 64-bit overflow
             raise ParseError(f"record cannot be written as JSON: {exc}") from None
     event = record.get("Event")
+    # evtx's shape (the common one) gives no None; the others are filtered at the end.
+    without_none = False
     if _is_mapping(event):
         timestamp, fields = _from_evtx(event)
+        without_none = True
     elif _is_mapping(record.get("winlog")):
         timestamp, fields = _from_winlogbeat(record)
     elif any(key in record for key in _FLAT_EVENT_ID):
@@ -212,7 +215,7 @@ def normalize_windows_event(
         raise ParseError("not a Windows event: no Event.System, winlog or EventID")
     _add_ecs(fields, context)
     fields["event.original"] = original
-    if None in fields.values():
+    if not without_none and None in fields.values():
         fields = {k: v for k, v in fields.items() if v is not None}
     return ParsedRecord(timestamp, fields)
 
@@ -260,7 +263,7 @@ def _from_evtx(event: Mapping[str, Any]) -> tuple[datetime, dict[str, FieldValue
         raise ParseError("Event has no System element")
     provider = _attributes(system.get("Provider"))
     execution = _attributes(system.get("Execution"))
-    fields: dict[str, FieldValue] = {
+    system_fields: dict[str, FieldValue] = {
         "winlog.channel": _text(system.get("Channel")),
         "winlog.event_id": _event_id(system.get("EventID"), "System/EventID"),
         "winlog.provider_name": _text(provider.get("Name")),
@@ -275,6 +278,10 @@ def _from_evtx(event: Mapping[str, Any]) -> tuple[datetime, dict[str, FieldValue
         "winlog.keywords": _scalar(system.get("Keywords")),
         "winlog.version": _scalar(system.get("Version")),
         "winlog.user.identifier": _text(_attributes(system.get("Security")).get("UserID")),
+    }
+    # EventData, UserData and _add_ecs add no None: these are the only ones.
+    fields: dict[str, FieldValue] = {
+        name: value for name, value in system_fields.items() if value is not None
     }
     time_created = _attributes(system.get("TimeCreated")).get("SystemTime")
     if time_created is None:
@@ -812,11 +819,16 @@ def _add_ecs(fields: dict[str, FieldValue], context: ParseContext) -> None:
     channel = channel if isinstance(channel, str) else None
     event_id = fields["winlog.event_id"]
     fields["event.code"] = str(event_id)
-    fields["event.provider"] = fields.get("winlog.provider_name")
+    provider = fields.get("winlog.provider_name")
+    if provider is not None:
+        fields["event.provider"] = provider
     fields["event.kind"] = "event"
     fields["event.module"] = _module(channel)
-    fields["event.dataset"] = channel_dataset(channel) if channel else None
-    fields["host.name"] = fields.get("winlog.computer_name") or context.hostname
+    if channel:
+        fields["event.dataset"] = channel_dataset(channel)
+    host = fields.get("winlog.computer_name") or context.hostname
+    if host is not None:
+        fields["host.name"] = host
     key = (channel or "", event_id if isinstance(event_id, int) else -1)
     for source, target in _EVENT_DATA_ALIASES.get(key, ()):
         if target not in fields and fields.get(source) is not None:
