@@ -423,7 +423,7 @@ def _native_tables(
     further = [(position, sorted(numbers)) for position, numbers in extras.items()]
     try:
         tables: LiteralTables = _native.LiteralTables(specs, list(always), further)
-    except ValueError as exc:  # an automaton past the crate's size limits
+    except ValueError as exc:  # past the crate's size limits; an anchor without UTF-8 form
         _LOG.warning("native literal scan unavailable for a route (%s); using Python's", exc)
         return None
     return tables

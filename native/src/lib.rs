@@ -258,8 +258,9 @@ impl LiteralTables {
             let name = table.name.bind(view.py());
             match fields.get_item(name)? {
                 Some(value) => {
-                    if let Ok(text) = value.cast::<PyString>() {
-                        let text = text.to_str()?;
+                    // A str with lone surrogates has no UTF-8 form: it takes the view's path.
+                    if let Some(text) = value.cast::<PyString>().ok().and_then(|t| t.to_str().ok())
+                    {
                         if text.is_ascii() {
                             Self::scan(table, text, true, &mut hits);
                             continue;
@@ -271,7 +272,9 @@ impl LiteralTables {
             }
             let lowered = view.get_item(name)?;
             for text in lowered.cast::<PyTuple>()?.iter() {
-                Self::scan(table, text.cast::<PyString>()?.to_str()?, false, &mut hits);
+                // Lone surrogates (never in an anchor) read as U+FFFD: no hit is lost.
+                let text = text.cast::<PyString>()?.to_string_lossy();
+                Self::scan(table, &text, false, &mut hits);
             }
         }
         for &position in &self.always {

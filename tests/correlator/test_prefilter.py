@@ -280,7 +280,7 @@ def test_a_text_a_regex_matches_holds_one_of_its_literals(pattern: str, text: st
 _ANCHOR_FIELDS = ("f", "g", "winlog.event_data.Image")
 # Non-ASCII letters whose lower case is special: İ lowers to two characters, the Kelvin
 # sign to an ASCII k, ß and ſ stay as they are.
-_letters = st.sampled_from([*"aAbBkK1\\. é", "İ", "ß", "ſ", "\u212a", "Đ", "ư"])
+_letters = st.sampled_from([*"aAbBkK1\\. é", "İ", "ß", "ſ", "\u212a", "Đ", "ư", "\udc80"])
 _text = st.lists(_letters, min_size=1, max_size=6).map("".join)
 _anchor = st.builds(
     Anchor,
@@ -335,6 +335,9 @@ def test_the_native_scan_reads_the_view_for_what_is_not_ascii_text() -> None:
     assert prefilter.select(EventView({"f": 1420})) == [1]
     assert prefilter.select(EventView({"f": ("a", "b42")})) == [1]
     assert prefilter.select(EventView({"winlog.user_data.Log.Image": "C:\\X.EXE"})) == [2]
+    # A lone surrogate (surrogateescape'd bytes) has no UTF-8 form; the scan still reads.
+    assert prefilter.select(EventView({"f": "4\udc802"})) == []
+    assert prefilter.select(EventView({"f": "42\udc80"})) == [1]
 
 
 def test_a_keyword_is_anchored_in_each_field_it_is_searched_in() -> None:
