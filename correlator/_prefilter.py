@@ -56,7 +56,7 @@ from canhgac.correlator._matchers import (
     longest_literal,
     string_shape,
 )
-from canhgac.correlator._routing import ConditionTree
+from canhgac.correlator._routing import ConditionTree, union_of_each
 
 if TYPE_CHECKING:
     from canhgac.correlator._literal_scan import LiteralTables
@@ -163,13 +163,7 @@ def _keyword_literals(value: object) -> _Literals | None:
     lower-cased; None when none are known. The keyword is searched as a regular
     expression, under IGNORECASE unless `cased` (`keyword_predicate`)."""
     if isinstance(value, SigmaExpansion):
-        found: set[str] = set()
-        for item in value.values:
-            literals = _keyword_literals(item)
-            if literals is None:
-                return None
-            found |= literals
-        return frozenset(found)
+        return union_of_each(value.values, _keyword_literals)
     if isinstance(value, SigmaRegularExpression):
         return _regex_value_literals(value)
     if isinstance(value, SigmaNumber) and not isinstance(value, SigmaTimestampPart):

@@ -16,8 +16,9 @@ a few dozen at most, whatever the number of rules), never work per rule.
 """
 
 import itertools
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sigma.conditions import (
     ConditionAND,
@@ -45,6 +46,7 @@ ROUTE_CACHE_SIZE = 65_536
 _Term = frozenset[tuple[str, str]]
 _PLAIN_TYPES = frozenset((str, int, type(None)))
 _LOWERED = object()  # marks a key part that holds lowered texts
+_Item = TypeVar("_Item")
 
 
 def literal_texts(value: SigmaType) -> frozenset[str] | None:
@@ -63,14 +65,21 @@ def literal_texts(value: SigmaType) -> frozenset[str] | None:
         text = scalar_text(value.number)
         return frozenset({text}) if text is not None else None
     if isinstance(value, SigmaExpansion):
-        texts: set[str] = set()
-        for item in value.values:
-            found = literal_texts(item)
-            if found is None:
-                return None
-            texts |= found
-        return frozenset(texts)
+        return union_of_each(value.values, literal_texts)
     return None
+
+
+def union_of_each(
+    items: Iterable[_Item], texts_of: Callable[[_Item], frozenset[str] | None]
+) -> frozenset[str] | None:
+    """The union of every item's texts; None as soon as one item has none."""
+    union: set[str] = set()
+    for item in items:
+        found = texts_of(item)
+        if found is None:
+            return None
+        union |= found
+    return frozenset(union)
 
 
 def _detection_name(node: object) -> str | None:

@@ -1,5 +1,6 @@
 """The literal prefilter: rules skipped for lacking their anchors could not have matched."""
 
+import functools
 import re
 import tempfile
 from collections.abc import Callable
@@ -188,14 +189,14 @@ def _rules() -> dict[str, str]:
     return rules
 
 
-_RULESETS: list[RuleSet] = []
+def _loaded(rules: dict[str, str]) -> RuleSet:
+    with tempfile.TemporaryDirectory() as folder:
+        return load_inline(Path(folder), **rules)
 
 
+@functools.cache
 def _ruleset() -> RuleSet:
-    if not _RULESETS:
-        with tempfile.TemporaryDirectory() as folder:
-            _RULESETS.append(load_inline(Path(folder), **_rules()))
-    return _RULESETS[0]
+    return _loaded(_rules())
 
 
 _part = st.sampled_from(["admin", "ADMIN", "php", "a/b", ".bak", "x", "wp-", "/", "?id=", "q"])
@@ -377,14 +378,9 @@ def _keyword_rules() -> dict[str, str]:
     return rules
 
 
-_KEYWORD_RULESETS: list[RuleSet] = []
-
-
+@functools.cache
 def _keyword_ruleset() -> RuleSet:
-    if not _KEYWORD_RULESETS:
-        with tempfile.TemporaryDirectory() as folder:
-            _KEYWORD_RULESETS.append(load_inline(Path(folder), **_keyword_rules()))
-    return _KEYWORD_RULESETS[0]
+    return _loaded(_keyword_rules())
 
 
 _keyword_part = st.sampled_from(
