@@ -62,6 +62,8 @@ class EventBuilder:
             path=self.path,
             system=self.labels.system,
             organization=self.labels.organization,
+            # The parser made the fields for this line alone; it may vouch for no None.
+            owned=record.without_none,
         )
 
     def _dead(self, raw: bytes, line_number: int | None, reason: str) -> DeadLetter:

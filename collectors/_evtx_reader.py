@@ -137,6 +137,7 @@ class EvtxReader(OneShotReader):
             path=str(self.path),
             system=self.labels.system,
             organization=self.labels.organization,
+            owned=parsed.without_none,
         )
 
     def _batch(self, events: list[Event], dead: list[DeadLetter]) -> CollectedBatch:

@@ -66,21 +66,25 @@ def make_event(
     path: str | None = None,
     system: str | None = None,
     organization: str | None = None,
+    owned: bool = False,
 ) -> Event:
     """Build an Event from parser output plus what the source configuration says.
 
     The parser's fields win, except for the ones the source owns: `event.original`,
-    `log.file.path`, `labels.system` and `organization.name`.
+    `log.file.path`, `labels.system` and `organization.name`. With `owned`, the caller
+    hands `fields` over (a dict no one else holds, without None values) and it becomes
+    the event's own, unfiltered and uncopied.
     """
     if timestamp.tzinfo is None:
         raise ValueError("event timestamps must be timezone-aware")
-    # A copy either way: the caller's mapping is not the event's. Most parsers leave no
-    # None, and a plain copy costs a fraction of the filtering one.
-    merged: dict[str, FieldValue] = (
-        {k: v for k, v in fields.items() if v is not None}
-        if None in fields.values()
-        else dict(fields)
-    )
+    merged: dict[str, FieldValue]
+    if owned and isinstance(fields, dict):
+        merged = fields
+    elif None in fields.values():
+        merged = {k: v for k, v in fields.items() if v is not None}
+    else:
+        # A copy: the caller's mapping is not the event's. Cheaper than filtering.
+        merged = dict(fields)
     merged["event.original"] = original
     if path is not None:
         merged["log.file.path"] = path

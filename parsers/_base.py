@@ -28,10 +28,15 @@ class ParseContext:
 
 @dataclass(frozen=True, slots=True)
 class ParsedRecord:
-    """A parser's result: the event time (timezone-aware) and ECS fields by dotted name."""
+    """A parser's result: the event time (timezone-aware) and ECS fields by dotted name.
+
+    `without_none` is the parser's word that no field value is None, so that the event
+    built from it skips filtering them out (`make_event(owned=True)`).
+    """
 
     timestamp: datetime
     fields: Mapping[str, FieldValue]
+    without_none: bool = False
 
 
 class LineParser(Protocol):

@@ -217,7 +217,7 @@ def normalize_windows_event(
     fields["event.original"] = original
     if not without_none and None in fields.values():
         fields = {k: v for k, v in fields.items() if v is not None}
-    return ParsedRecord(timestamp, fields)
+    return ParsedRecord(timestamp, fields, without_none=True)
 
 
 def looks_like_windows_event(record: Mapping[str, Any]) -> bool:
