@@ -167,6 +167,8 @@ struct LiteralTables {
 }
 
 impl LiteralTables {
+    /// Marks what `text` hits in one field's tables. `ascii_raw`: `text` is the event's
+    /// own ASCII value, not lower-cased yet.
     fn scan(table: &FieldTable, text: &str, ascii_raw: bool, hits: &mut Hits) {
         if ascii_raw {
             // For ASCII text this is Python's str.lower(), which the anchors went through.
