@@ -414,7 +414,7 @@ def _native_tables(
         (field, [(anchor.kind, anchor.text, number) for anchor, number in numbered])
         for field, numbered in anchors
     ]
-    further = [(position, sorted(numbers)) for position, numbers in extras.items()]
+    further = [(position, list(numbers)) for position, numbers in extras.items()]
     try:
         tables: LiteralTables = _native.LiteralTables(specs, list(always), further)
     except ValueError as exc:  # past the crate's size limits; an anchor without UTF-8 form

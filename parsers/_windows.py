@@ -203,10 +203,10 @@ def normalize_windows_event(
             raise ParseError(f"record cannot be written as JSON: {exc}") from None
     event = record.get("Event")
     # evtx's shape (the common one) gives no None; the others are filtered at the end.
-    without_none = False
+    may_hold_none = True
     if _is_mapping(event):
         timestamp, fields = _from_evtx(event)
-        without_none = True
+        may_hold_none = False
     elif _is_mapping(record.get("winlog")):
         timestamp, fields = _from_winlogbeat(record)
     elif any(key in record for key in _FLAT_EVENT_ID):
@@ -215,7 +215,7 @@ def normalize_windows_event(
         raise ParseError("not a Windows event: no Event.System, winlog or EventID")
     _add_ecs(fields, context)
     fields["event.original"] = original
-    if not without_none and None in fields.values():
+    if may_hold_none and None in fields.values():
         fields = {k: v for k, v in fields.items() if v is not None}
     return ParsedRecord(timestamp, fields, without_none=True)
 
@@ -493,7 +493,7 @@ def _event_data(data: object, fields: dict[str, FieldValue]) -> None:
         elif name == "#text":
             _unnamed_data(value, fields)
         else:
-            _xml_fields(f"winlog.event_data.{name}", value, fields)
+            _xml_fields(_event_data_key(name), value, fields)
 
 
 # EventData name -> its field name, interned; bounded, as names come from the records.
@@ -532,7 +532,7 @@ def _named_data(items: list[Any], fields: dict[str, FieldValue]) -> None:
         if name is None:
             unnamed.append(item)
         else:
-            _xml_fields(f"winlog.event_data.{name}", item.get("#text"), fields)
+            _xml_fields(_event_data_key(name), item.get("#text"), fields)
     _unnamed_data(unnamed, fields)
 
 
@@ -541,7 +541,7 @@ def _unnamed_data(value: object, fields: dict[str, FieldValue]) -> None:
         value = value.get("#text")
     items = value if isinstance(value, list) else [value]
     for number, item in enumerate(items, start=1):
-        _xml_fields(f"winlog.event_data.param{number}", item, fields)
+        _xml_fields(_event_data_key(f"param{number}"), item, fields)
 
 
 def _xml_fields(prefix: str, node: object, fields: dict[str, FieldValue]) -> None:
@@ -704,8 +704,25 @@ _LOGON: _FieldMap = (
     ("ProcessId", "process.pid", _as_pid),
 )
 
-# (channel, event id) -> EventData name to ECS field, and constant ECS fields.
-_ECS_FROM_EVENT_DATA: Mapping[tuple[str, int], _FieldMap] = MappingProxyType(
+
+def _by_event_field(
+    maps: Mapping[tuple[str, int], _FieldMap],
+) -> Mapping[tuple[str, int], _FieldMap]:
+    """The maps with each EventData name as its event field (`_event_data_key`) and each
+    ECS name interned, as `_add_ecs` reads and writes them."""
+    return MappingProxyType(
+        {
+            key: tuple(
+                (_event_data_key(source), sys.intern(target), convert)
+                for source, target, convert in mapping
+            )
+            for key, mapping in maps.items()
+        }
+    )
+
+
+# (channel, event id) -> EventData field to ECS field (declared by EventData name).
+_ECS_FROM_EVENT_DATA = _by_event_field(
     {
         (SYSMON_CHANNEL, 1): (
             *_SYSMON_PROCESS,
@@ -773,17 +790,6 @@ _EVENT_DATA_ALIASES: Mapping[tuple[str, int], tuple[tuple[str, str], ...]] = Map
     }
 )
 
-# The same by event field: the interned winlog.event_data.<Name> and ECS names.
-_ECS_FROM_FIELDS: Mapping[tuple[str, int], _FieldMap] = MappingProxyType(
-    {
-        key: tuple(
-            (_event_data_key(source), sys.intern(target), convert)
-            for source, target, convert in mapping
-        )
-        for key, mapping in _ECS_FROM_EVENT_DATA.items()
-    }
-)
-
 _ECS_CONSTANTS: Mapping[tuple[str, int], tuple[tuple[str, FieldValue], ...]] = MappingProxyType(
     {
         (SYSMON_CHANNEL, 1): (("event.category", ("process",)), ("event.type", ("start",))),
@@ -833,7 +839,7 @@ def _add_ecs(fields: dict[str, FieldValue], context: ParseContext) -> None:
     for source, target in _EVENT_DATA_ALIASES.get(key, ()):
         if target not in fields and fields.get(source) is not None:
             fields[target] = fields[source]
-    for source, target, convert in _ECS_FROM_FIELDS.get(key, ()):
+    for source, target, convert in _ECS_FROM_EVENT_DATA.get(key, ()):
         value = convert(fields.get(source))
         if value is not None:
             fields[target] = value

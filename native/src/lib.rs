@@ -210,8 +210,6 @@ impl LiteralTables {
         for (name, anchors) in fields {
             tables.push(FieldTable::build(py, &name, anchors)?);
         }
-        let mut always = always;
-        always.sort_unstable();
         let further: HashMap<u32, Vec<u32>> = further
             .into_iter()
             .map(|(position, numbers)| {
@@ -219,7 +217,7 @@ impl LiteralTables {
                 (position, ids)
             })
             .collect();
-        let mut rule_slots = always.last().map_or(0, |&last| last as usize + 1);
+        let mut rule_slots = always.iter().max().map_or(0, |&last| last as usize + 1);
         let mut clause_slots = 0;
         for number in tables.iter().flat_map(FieldTable::numbers) {
             if number >= 0 {
