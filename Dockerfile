@@ -6,8 +6,8 @@ FROM python:3.11-slim AS build
 WORKDIR /src
 RUN pip install --no-cache-dir "build>=1.2,<2"
 # The whole context: .dockerignore keeps out everything but the packaged folders' sources.
-# No cargo in this stage, so hatch_build.py builds a pure wheel: the image's correlator runs
-# the Python literal scan (same results; bench/README.md has the speed of each).
+# No cargo in this stage, so hatch_build.py builds a pure wheel: the image runs the Python
+# literal scan and evtx flattening (same results; bench/README.md has the speed of each).
 COPY . .
 RUN python -m build --wheel --outdir /dist
 

@@ -1,7 +1,7 @@
-"""Wheel build hook: builds the native literal scanner (native/, Rust) into the wheel.
+"""Wheel build hook: builds canhgac's native module (native/, Rust) into the wheel.
 
 Without cargo, scripts/build-native says so and the wheel stays pure Python: the
-correlator then runs its Python scan (same results, slower).
+Python references (literal scan, evtx JSON reading) then run (same results, slower).
 """
 
 import subprocess
@@ -11,17 +11,17 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 # The wheel maps the checkout's folders under canhgac/ (pyproject), this one too.
-PACKAGED_AS = "correlator/_literal_scan.abi3.so"
+PACKAGED_AS = "_native.abi3.so"
 
 
-class NativeScannerBuildHook(BuildHookInterface):  # type: ignore[type-arg]
+class NativeModuleBuildHook(BuildHookInterface):  # type: ignore[type-arg]
     PLUGIN_NAME = "custom"
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel":
             return
         root = Path(self.root)
-        library = root / "build" / "wheel-native" / "_literal_scan.abi3.so"
+        library = root / "build" / "wheel-native" / "_native.abi3.so"
         library.parent.mkdir(parents=True, exist_ok=True)
         library.unlink(missing_ok=True)
         subprocess.run(["bash", str(root / "scripts" / "build-native"), str(library)], check=True)

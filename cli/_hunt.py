@@ -22,6 +22,7 @@ from canhgac.cli._reading import ReadStats, format_option, open_readers, print_e
 from canhgac.collectors import SourceLabels
 from canhgac.correlator import Alert, Correlator, RuleSet, literal_scanner, load_rules
 from canhgac.events import Event
+from canhgac.parsers import evtx_flattening
 
 RULE_SUFFIXES = frozenset({".yml", ".yaml"})
 # Evidence of correlation alerts may point at events of earlier batches: remember this many.
@@ -191,7 +192,7 @@ def _print_stats(
     loaded = len(ruleset.rules) + len(ruleset.correlations)
     err.print(
         f"rules loaded: {loaded} in {load_seconds:.1f} s; skipped: {len(ruleset.errors)}; "
-        f"literal scan: {literal_scanner()}"
+        f"literal scan: {literal_scanner()}; evtx flattening: {evtx_flattening()}"
     )
     for error in ruleset.errors:
         err.print(f"  skipped {error.path}: {error.reason}", markup=False, highlight=False)

@@ -18,7 +18,7 @@ a hit, plus the rules without anchors, are evaluated:
   costs one scan, not one per rule.
 
 The scan has two implementations with the same results: `LiteralTables` of the native
-module `_literal_scan` (native/, Rust, built by scripts/build-native), used when it is
+module `canhgac._native` (native/, Rust, built by scripts/build-native), used when it is
 built, and the Python one here, the reference, used otherwise (`literal_scanner()` says
 which). tests/correlator/test_prefilter.py checks that they agree.
 """
@@ -59,13 +59,13 @@ from canhgac.correlator._matchers import (
 from canhgac.correlator._routing import ConditionTree, union_of_each
 
 if TYPE_CHECKING:
-    from canhgac.correlator._literal_scan import LiteralTables
+    from canhgac._native import LiteralTables
 
 _LOG = logging.getLogger(__name__)
 
-# The native scanner, or None when it was not built (a machine without cargo).
+# The native module, or None when it was not built (a machine without cargo).
 try:
-    _native: Any = importlib.import_module("canhgac.correlator._literal_scan")
+    _native: Any = importlib.import_module("canhgac._native")
 except ImportError:
     _native = None
 

@@ -30,6 +30,7 @@ from canhgac.parsers._syslog_time import (
 from canhgac.parsers._w3c import IIS_DEFAULT_FIELDS, IisParser, W3CParser, is_directive
 from canhgac.parsers._windows import (
     channel_dataset,
+    evtx_flattening,
     looks_like_windows_event,
     normalize_windows_event,
     windows_event_origin,
@@ -55,6 +56,7 @@ __all__ = [
     "W3CParser",
     "channel_dataset",
     "detect_format",
+    "evtx_flattening",
     "get_parser",
     "is_directive",
     "looks_like_windows_event",

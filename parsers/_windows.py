@@ -11,6 +11,10 @@ Three input shapes give the same fields:
    Channel, Provider_Name, Computer, EventRecordID, SystemTime or TimeCreated, and the
    EventData names at the top level.
 
+The evtx shape is flattened by `EvtxRecordFlattener` of the native module when it is
+built (native/src/evtx_record.rs): the same fields from the same objects, for plain
+records; it steps aside for any other, which `_from_evtx_in_python`, the reference, reads.
+
 Always set (when the record has the value):
 
 | winlog.* field              | evtx JSON source                                   |
@@ -98,6 +102,7 @@ one event field.
 """
 
 import functools
+import importlib
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -110,6 +115,12 @@ import orjson
 
 from canhgac.events import FieldValue, Scalar
 from canhgac.parsers._base import ParseContext, ParsedRecord, ParseError
+
+# The native module, or None when it was not built (a machine without cargo).
+try:
+    _native: Any = importlib.import_module("canhgac._native")
+except ImportError:
+    _native = None
 
 SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
 SECURITY_CHANNEL = "Security"
@@ -258,6 +269,16 @@ def channel_dataset(channel: str) -> str:
 
 
 def _from_evtx(event: Mapping[str, Any]) -> tuple[datetime, dict[str, FieldValue]]:
+    flattened = None if _EVTX_FLATTENER is None else _EVTX_FLATTENER.flatten(event)
+    if flattened is None:
+        return _from_evtx_in_python(event)
+    time_created, fields = flattened
+    return windows_time(time_created, "System/TimeCreated@SystemTime"), fields
+
+
+def _from_evtx_in_python(event: Mapping[str, Any]) -> tuple[datetime, dict[str, FieldValue]]:
+    """The reference flattening of evtx's shape; `EvtxRecordFlattener` (native/) does the
+    same for plain records and steps aside (None) for the others."""
     system = event.get("System")
     if not _is_mapping(system):
         raise ParseError("Event has no System element")
@@ -374,7 +395,8 @@ def windows_time(value: object, where: str) -> datetime:
         raise ParseError(f"{where} is not a time: {_show(value)}")
     if _EVTX_TIME.fullmatch(value) is not None:
         try:
-            return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
+            # Python 3.11 reads the "Z" as UTC itself, several times faster than .replace.
+            return datetime.fromisoformat(value)
         except ValueError:  # 31 February: the general path says so
             pass
     match = _WINDOWS_TIME.fullmatch(value.strip())
@@ -510,6 +532,17 @@ def _event_data_key(name: str) -> str:
         if len(_EVENT_DATA_KEYS) < _EVENT_DATA_KEYS_MAX:
             _EVENT_DATA_KEYS[name] = key
     return key
+
+
+# The native flattening of evtx's shape (`evtx_flattening()`), sharing the cache above.
+_EVTX_FLATTENER = (
+    None if _native is None else _native.EvtxRecordFlattener(_EVENT_DATA_KEYS, _event_data_key)
+)
+
+
+def evtx_flattening() -> str:
+    """Which flattening reads records in evtx's shape: "native" or "python"."""
+    return "python" if _EVTX_FLATTENER is None else "native"
 
 
 def _is_named(value: object) -> bool:

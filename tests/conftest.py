@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from canhgac.correlator import literal_scanner
+from canhgac.parsers import evtx_flattening
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -76,11 +77,11 @@ def require_tool(command: str, package: str) -> str:
     return found
 
 
-def require_native_scan() -> None:
-    """Skip without the native scanner (no cargo); scripts/test sets
+def require_native() -> None:
+    """Skip without canhgac's native module (no cargo); scripts/test sets
     CANHGAC_REQUIRE_NATIVE=1, which makes its absence a failure."""
-    if literal_scanner() != "native":
-        message = "the native literal scanner is not built: run scripts/build-native (needs cargo)"
+    if literal_scanner() != "native" or evtx_flattening() != "native":
+        message = "canhgac's native module is not built: run scripts/build-native (needs cargo)"
         if os.environ.get("CANHGAC_REQUIRE_NATIVE") == "1":
             pytest.fail(message + "; CANHGAC_REQUIRE_NATIVE=1 makes its absence an error")
         pytest.skip(message)

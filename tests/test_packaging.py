@@ -87,13 +87,14 @@ def test_the_wheel_installs_only_canhgac_and_its_commands_work(tmp_path: Path) -
     )
     assert rules.returncode == 0, rules.stderr
 
-    # The wheel carries the native literal scanner wherever it could be built.
+    # The wheel carries the native module wherever it could be built.
     if os.environ.get("CANHGAC_REQUIRE_NATIVE") == "1" or shutil.which("cargo"):
         scanner = subprocess.run(
             [
                 str(python),
                 "-c",
-                "from canhgac.correlator._prefilter import literal_scanner as s; print(s())",
+                "from canhgac.correlator import literal_scanner as s; "
+                "from canhgac.parsers import evtx_flattening as f; print(s(), f())",
             ],
             capture_output=True,
             text=True,
@@ -101,4 +102,4 @@ def test_the_wheel_installs_only_canhgac_and_its_commands_work(tmp_path: Path) -
             check=True,
             cwd=tmp_path,
         )
-        assert scanner.stdout.strip() == "native", scanner.stderr
+        assert scanner.stdout.split() == ["native", "native"], scanner.stderr

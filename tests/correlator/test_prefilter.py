@@ -21,7 +21,7 @@ from canhgac.correlator._prefilter import (
     rule_anchors,
 )
 from canhgac.events import FieldValue
-from tests.conftest import require_native_scan
+from tests.conftest import require_native
 from tests.correlator._events import event, load_inline, sigma_rule
 
 WEB = "    category: webserver"
@@ -34,7 +34,7 @@ def select(request: pytest.FixtureRequest) -> Select:
     """`Prefilter.select` by each scan: the native one (when built) and the reference."""
     if request.param == "python":
         return Prefilter.select_in_python
-    require_native_scan()
+    require_native()
     return Prefilter.select
 
 
@@ -313,7 +313,7 @@ def _around(texts: list[str]) -> st.SearchStrategy[str]:
 def test_the_native_scan_selects_what_the_python_scan_does(
     rules: list[list[frozenset[Anchor]]], data: st.DataObject
 ) -> None:
-    require_native_scan()
+    require_native()
     texts = sorted({anchor.text for clauses in rules for clause in clauses for anchor in clause})
     values = st.one_of(_value, _around(texts)) if texts else _value
     names = st.sampled_from([*_ANCHOR_FIELDS, "winlog.user_data.Log.Image", "h"])
@@ -323,7 +323,7 @@ def test_the_native_scan_selects_what_the_python_scan_does(
 
 
 def test_the_native_scan_reads_the_view_for_what_is_not_ascii_text() -> None:
-    require_native_scan()
+    require_native()
     prefilter = Prefilter(
         [0, 1, 2],
         {

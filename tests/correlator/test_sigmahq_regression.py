@@ -13,7 +13,7 @@ from canhgac.collectors import EvtxReader, SourceLabels
 from canhgac.correlator import Correlator, RuleSet, load_rules
 from canhgac.correlator._event_view import EventView
 from canhgac.correlator._prefilter import Prefilter
-from tests.conftest import SHARED, require_native_scan
+from tests.conftest import SHARED, require_native
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +85,7 @@ def test_the_native_scan_selects_what_the_python_scan_does_on_the_regression_eve
     shared_dir: Path, sigmahq_rules: RuleSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every prefilter selection over every regression event, made by both scans."""
-    require_native_scan()
+    require_native()
     compared: list[tuple[list[int], list[int]]] = []
     native_select = Prefilter.select
 

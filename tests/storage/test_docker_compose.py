@@ -185,7 +185,7 @@ def test_the_build_stage_builds_the_wheel_from_every_packaged_folder() -> None:
     copied = {args.split()[0] for keyword, args in build if keyword == "COPY"}
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
     packaged = project["tool"]["hatch"]["build"]["targets"]["wheel"]["only-include"]
-    # hatch_build.py builds the native scanner with scripts/build-native from native/.
+    # hatch_build.py builds the native module with scripts/build-native from native/.
     needed = {*packaged, "pyproject.toml", "README.md", "hatch_build.py", "native"}
     needed.add("scripts/build-native")
     if "." not in copied:

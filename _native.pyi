@@ -1,4 +1,4 @@
-# Type stub of the native literal scanner (native/src/lib.rs), built by scripts/build-native.
+# Type stub of canhgac's native module (native/src/), built by scripts/build-native.
 from collections.abc import Mapping
 
 from canhgac.events import FieldValue
@@ -19,3 +19,7 @@ class LiteralTables:
         fields: Mapping[str, FieldValue],
         stand_ins: bool,
     ) -> list[int]: ...
+
+class EvtxJsonFlattener:
+    def __init__(self) -> None: ...
+    def flatten(self, line: str) -> tuple[str, dict[str, FieldValue]] | None: ...

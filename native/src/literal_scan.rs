@@ -1,0 +1,296 @@
+//! The literal prefilter's scan: `canhgac._native.LiteralTables`.
+//!
+//! `correlator/_prefilter.py` is the reference. It builds, for one route, each field's
+//! anchors (lower-case literals a rule needs: equal values, prefixes, suffixes,
+//! substrings), each mapped to numbers: a rule's position, or a negative number for
+//! one of a rule's further clauses. `Prefilter.select` then looks an event's values up
+//! in them. `LiteralTables` is the same lookup with the automata of the `aho-corasick`
+//! crate, which scan a value in one pass without a Python object per hit.
+//!
+//! A value that is an ASCII `str` is lower-cased here (for ASCII text the same as
+//! Python's `str.lower()`). Any other value (non-ASCII, numbers, lists, a UserData
+//! stand-in) is read through the view, which lower-cases it the way the rule
+//! predicates do.
+
+use std::collections::HashMap;
+
+use aho_corasick::AhoCorasick;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple};
+
+/// Numbers selected by a scanned anchor: where it occurs anywhere in a value, at the
+/// value's start, at its end.
+struct Scanned {
+    anywhere: Vec<i64>,
+    start: Vec<i64>,
+    end: Vec<i64>,
+}
+
+/// One field's anchors: equal values by text, the others in one automaton.
+struct FieldTable {
+    name: Py<PyString>,
+    equals: HashMap<String, Vec<i64>>,
+    automaton: Option<AhoCorasick>,
+    scanned: Vec<Scanned>,
+}
+
+/// A set of small numbers, one bit each.
+struct BitSet(Vec<u64>);
+
+impl BitSet {
+    fn with_capacity(size: usize) -> Self {
+        BitSet(vec![0; size.div_ceil(64)])
+    }
+
+    #[inline]
+    fn insert(&mut self, number: usize) {
+        self.0[number / 64] |= 1 << (number % 64);
+    }
+
+    #[inline]
+    fn contains(&self, number: usize) -> bool {
+        self.0[number / 64] & (1 << (number % 64)) != 0
+    }
+
+    /// The members, ascending.
+    fn members(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().enumerate().flat_map(|(index, &word)| {
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                (rest != 0).then(|| {
+                    let bit = rest.trailing_zeros() as usize;
+                    rest &= rest - 1;
+                    index * 64 + bit
+                })
+            })
+        })
+    }
+}
+
+/// What one event's values hit: rule positions, and further clauses (as positive ids).
+struct Hits {
+    rules: BitSet,
+    clauses: BitSet,
+}
+
+impl Hits {
+    #[inline]
+    fn add(&mut self, numbers: &[i64]) {
+        for &number in numbers {
+            if number >= 0 {
+                self.rules.insert(number as usize);
+            } else {
+                self.clauses.insert(number.unsigned_abs() as usize);
+            }
+        }
+    }
+}
+
+impl FieldTable {
+    /// Every number the field's anchors select.
+    fn numbers(&self) -> impl Iterator<Item = i64> + '_ {
+        let equals = self.equals.values().flatten();
+        let scanned = self.scanned.iter().flat_map(|anchor| {
+            anchor
+                .anywhere
+                .iter()
+                .chain(&anchor.start)
+                .chain(&anchor.end)
+        });
+        equals.chain(scanned).copied()
+    }
+}
+
+/// (kind, lower-case text, number) of one anchor.
+type AnchorSpec = (String, String, i64);
+
+impl FieldTable {
+    fn build(py: Python<'_>, name: &str, anchors: Vec<AnchorSpec>) -> PyResult<Self> {
+        let mut equals: HashMap<String, Vec<i64>> = HashMap::new();
+        let mut texts: Vec<String> = Vec::new();
+        let mut scanned: Vec<Scanned> = Vec::new();
+        let mut by_text: HashMap<String, usize> = HashMap::new();
+        for (kind, text, number) in anchors {
+            if kind == "equals" {
+                equals.entry(text).or_default().push(number);
+                continue;
+            }
+            let index = *by_text.entry(text.clone()).or_insert_with(|| {
+                texts.push(text);
+                scanned.push(Scanned {
+                    anywhere: Vec::new(),
+                    start: Vec::new(),
+                    end: Vec::new(),
+                });
+                scanned.len() - 1
+            });
+            let anchor = &mut scanned[index];
+            match kind.as_str() {
+                "contains" => anchor.anywhere.push(number),
+                "startswith" => anchor.start.push(number),
+                "endswith" => anchor.end.push(number),
+                other => {
+                    return Err(PyValueError::new_err(format!(
+                        "anchor kind {other:?} of field {name}: expected equals, startswith, \
+                         endswith or contains"
+                    )))
+                }
+            }
+        }
+        let automaton = if texts.is_empty() {
+            None
+        } else {
+            let built = AhoCorasick::builder().build(&texts).map_err(|error| {
+                PyValueError::new_err(format!("anchors of field {name}: {error}"))
+            })?;
+            Some(built)
+        };
+        Ok(FieldTable {
+            name: PyString::intern(py, name).unbind(),
+            equals,
+            automaton,
+            scanned,
+        })
+    }
+}
+
+/// The anchor tables of one route (see the module documentation).
+#[pyclass(frozen, module = "canhgac._native")]
+pub struct LiteralTables {
+    fields: Vec<FieldTable>,
+    always: Vec<u32>,
+    further: HashMap<u32, Vec<u32>>,
+    /// One more than the largest rule position, and than the largest clause id.
+    rule_slots: usize,
+    clause_slots: usize,
+}
+
+impl LiteralTables {
+    /// Marks what `text` hits in one field's tables. `ascii_raw`: `text` is the event's
+    /// own ASCII value, not lower-cased yet.
+    fn scan(table: &FieldTable, text: &str, ascii_raw: bool, hits: &mut Hits) {
+        if ascii_raw {
+            // For ASCII text this is Python's str.lower(), which the anchors went through.
+            return Self::scan(table, &text.to_ascii_lowercase(), false, hits);
+        }
+        if let Some(numbers) = table.equals.get(text) {
+            hits.add(numbers);
+        }
+        let Some(automaton) = &table.automaton else {
+            return;
+        };
+        for found in automaton.find_overlapping_iter(text) {
+            let anchor = &table.scanned[found.pattern().as_usize()];
+            hits.add(&anchor.anywhere);
+            if found.start() == 0 {
+                hits.add(&anchor.start);
+            }
+            if found.end() == text.len() {
+                hits.add(&anchor.end);
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl LiteralTables {
+    /// `fields`: (name, [(kind, text, number)]) per field, where kind is "equals",
+    /// "startswith", "endswith" or "contains" and text is lower-case; `always`: the
+    /// positions of rules without anchors; `further`: (position, its further clauses'
+    /// negative numbers) per rule that has them.
+    #[new]
+    fn new(
+        py: Python<'_>,
+        fields: Vec<(String, Vec<AnchorSpec>)>,
+        always: Vec<u32>,
+        further: Vec<(u32, Vec<i64>)>,
+    ) -> PyResult<Self> {
+        let mut tables = Vec::with_capacity(fields.len());
+        for (name, anchors) in fields {
+            tables.push(FieldTable::build(py, &name, anchors)?);
+        }
+        let further: HashMap<u32, Vec<u32>> = further
+            .into_iter()
+            .map(|(position, numbers)| {
+                let ids = numbers.iter().map(|n| n.unsigned_abs() as u32).collect();
+                (position, ids)
+            })
+            .collect();
+        let mut rule_slots = always.iter().max().map_or(0, |&last| last as usize + 1);
+        let mut clause_slots = 0;
+        for number in tables.iter().flat_map(FieldTable::numbers) {
+            if number >= 0 {
+                rule_slots = rule_slots.max(number as usize + 1);
+            } else {
+                clause_slots = clause_slots.max(number.unsigned_abs() as usize + 1);
+            }
+        }
+        for (&position, ids) in &further {
+            rule_slots = rule_slots.max(position as usize + 1);
+            for &id in ids {
+                clause_slots = clause_slots.max(id as usize + 1);
+            }
+        }
+        Ok(LiteralTables {
+            fields: tables,
+            always,
+            further,
+            rule_slots,
+            clause_slots,
+        })
+    }
+
+    /// Positions (ascending) of the rules that may match the event: `view` is its
+    /// `EventView`, `fields` the event's fields, `stand_ins` whether UserData values may
+    /// stand in for missing fields (`EventView.has_user_data`).
+    fn select(
+        &self,
+        view: &Bound<'_, PyAny>,
+        fields: &Bound<'_, PyDict>,
+        stand_ins: bool,
+    ) -> PyResult<Vec<u32>> {
+        let mut hits = Hits {
+            rules: BitSet::with_capacity(self.rule_slots),
+            clauses: BitSet::with_capacity(self.clause_slots),
+        };
+        for table in &self.fields {
+            let name = table.name.bind(view.py());
+            match fields.get_item(name)? {
+                Some(value) => {
+                    // A str with lone surrogates has no UTF-8 form: it takes the view's path.
+                    if let Some(text) = value.cast::<PyString>().ok().and_then(|t| t.to_str().ok())
+                    {
+                        if text.is_ascii() {
+                            Self::scan(table, text, true, &mut hits);
+                            continue;
+                        }
+                    }
+                }
+                None if !stand_ins => continue,
+                None => {}
+            }
+            let lowered = view.get_item(name)?;
+            for text in lowered.cast::<PyTuple>()?.iter() {
+                // Lone surrogates (never in an anchor) read as U+FFFD: no hit is lost.
+                let text = text.cast::<PyString>()?.to_string_lossy();
+                Self::scan(table, &text, false, &mut hits);
+            }
+        }
+        for &position in &self.always {
+            hits.rules.insert(position as usize);
+        }
+        let clauses = &hits.clauses;
+        let selected = hits
+            .rules
+            .members()
+            .map(|position| position as u32)
+            // A rule with further clauses needs a hit on each of them too.
+            .filter(|position| match self.further.get(position) {
+                Some(ids) => ids.iter().all(|&id| clauses.contains(id as usize)),
+                None => true,
+            })
+            .collect();
+        Ok(selected)
+    }
+}
