@@ -178,13 +178,17 @@ class Correlator:
             ]
         )
         self._bodies = tuple(rule.body for rule in self._rules)
-        # Field names of an event (in order) -> its UserData names (see EventView): events
-        # of one source mostly share a few layouts, and scanning every name is dear.
-        self._layouts: dict[tuple[str, ...], dict[str, str]] = {}
+        # Field names of an event (in order) -> its UserData names (see EventView) and the
+        # layout's number: events of one source mostly share a few layouts, and scanning
+        # every name is dear. Numbers are never reused, even when the cache starts afresh.
+        self._layouts: dict[tuple[str, ...], tuple[dict[str, str], int]] = {}
+        self._layouts_made = 0
         self._prefilters: list[Prefilter | None] = []
-        # Per routing combination (Route.number): events routed, and every field they had.
+        # Per routing combination (Route.number): events routed, and every field they had,
+        # gathered once per layout (the numbers of the layouts noted so far).
         self._route_events: list[int] = []
         self._route_fields: list[set[str]] = []
+        self._route_layouts: list[set[int]] = []
         self._routed_events = 0
         self._rule_timed_ns = [0] * len(self._rules)
         # Per routing combination: the events whose evaluations were timed (sampled).
@@ -209,21 +213,30 @@ class Correlator:
         """The correlation windows (plain data; see `CorrelationWindows.snapshot`)."""
         return self._state
 
-    def _note_route(self, route: Route, event: Event) -> Prefilter | None:
-        """Count the event for its route; the route's prefilter (None: test every rule)."""
+    def _note_route(
+        self, route: Route, layout: tuple[str, ...], layout_number: int
+    ) -> Prefilter | None:
+        """Count an event of this layout for its route; the route's prefilter (None: test
+        every rule)."""
         number = route.number
         while len(self._route_events) <= number:
             positions = self._routing.routes[len(self._route_events)].positions
             self._route_events.append(0)
             self._route_timed.append(0)
             self._route_fields.append(set())
+            self._route_layouts.append(set())
             self._prefilters.append(
                 Prefilter(positions, {p: self._rules[p].anchor_clauses for p in positions})
                 if len(positions) >= _PREFILTER_MIN_RULES
                 else None
             )
         self._route_events[number] += 1
-        self._route_fields[number].update(event.fields)
+        noted = self._route_layouts[number]
+        if layout_number not in noted:
+            if len(noted) >= LAYOUT_CACHE_SIZE:
+                noted.clear()  # noting a layout again adds nothing
+            noted.add(layout_number)
+            self._route_fields[number].update(layout)
         return self._prefilters[number]
 
     def _timed_matches(self, route: Route, candidates: Sequence[int], view: EventView) -> list[int]:
@@ -257,16 +270,18 @@ class Correlator:
                     self._behind = True
             fields = event.fields
             layout = tuple(fields)
-            user_data = layouts.get(layout)
-            if user_data is None:
+            known = layouts.get(layout)
+            if known is None:
                 if len(layouts) >= LAYOUT_CACHE_SIZE:
                     layouts.clear()
-                user_data = layouts[layout] = user_data_names(layout)
+                self._layouts_made += 1
+                known = layouts[layout] = (user_data_names(layout), self._layouts_made)
+            user_data, layout_number = known
             view = EventView(fields, user_data)
             route = self._routing.route(view)
             if route is None:
                 continue
-            prefilter = self._note_route(route, event)
+            prefilter = self._note_route(route, layout, layout_number)
             candidates = route.positions if prefilter is None else prefilter.select(view)
             self._routed_events += 1
             if self._routed_events % TIMING_SAMPLE:

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from canhgac.correlator import (
     CANNOT_FIRE,
     NOT_ROUTED,
@@ -10,6 +12,9 @@ from canhgac.correlator import (
     RuleHealth,
     Severity,
 )
+from canhgac.correlator import _engine as engine
+from canhgac.correlator._engine import LAYOUT_CACHE_SIZE
+from canhgac.events import Event
 from tests.correlator._events import (
     SYSMON,
     load_inline,
@@ -69,6 +74,23 @@ def test_fields_the_routed_events_never_carry_are_listed(tmp_path: Path) -> None
     # The access logs carry a referrer but no cookie: the rule can never fire.
     assert line.never_seen == ("cs-cookie",)
     assert line.note == CANNOT_FIRE
+
+
+def with_cookie(event: Event) -> Event:
+    return Event(id=event.id, timestamp=event.timestamp, fields={**event.fields, "cs-cookie": "s"})
+
+
+@pytest.mark.parametrize("cache_size", [LAYOUT_CACHE_SIZE, 1])
+def test_a_field_any_routed_layout_carried_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_size: int
+) -> None:
+    # Fields are gathered once per layout (the events' field names), so the count must
+    # hold across layouts, and after the layout cache starts afresh (size 1).
+    monkeypatch.setattr(engine, "LAYOUT_CACHE_SIZE", cache_size)
+    correlator = Correlator(load_inline(tmp_path, **{"r.yml": REFERER_RULE}))
+    correlator.process([web_event("/"), with_cookie(web_event("/x")), web_event("/y")])
+    assert health_of(correlator, "Evil Referer").never_seen == ()
+    assert health_of(correlator, "Evil Referer").events == 3
 
 
 def test_nothing_is_said_of_fields_before_an_event_was_routed(tmp_path: Path) -> None:
