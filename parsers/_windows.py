@@ -856,30 +856,55 @@ _ECS_CONSTANTS: Mapping[tuple[str, int], tuple[tuple[str, FieldValue], ...]] = M
 def _add_ecs(fields: dict[str, FieldValue], context: ParseContext) -> None:
     channel = fields.get("winlog.channel")
     channel = channel if isinstance(channel, str) else None
-    event_id = fields["winlog.event_id"]
-    fields["event.code"] = str(event_id)
+    code, labels, aliases, conversions, constants = _ecs_plan(channel, fields["winlog.event_id"])
+    fields["event.code"] = code
     provider = fields.get("winlog.provider_name")
     if provider is not None:
         fields["event.provider"] = provider
-    fields["event.kind"] = "event"
-    fields["event.module"] = _module(channel)
-    if channel:
-        fields["event.dataset"] = channel_dataset(channel)
+    fields.update(labels)
     host = fields.get("winlog.computer_name") or context.hostname
     if host is not None:
         fields["host.name"] = host
-    key = (channel or "", event_id if isinstance(event_id, int) else -1)
-    for source, target in _EVENT_DATA_ALIASES.get(key, ()):
+    for source, target in aliases:
         if target not in fields and fields.get(source) is not None:
             fields[target] = fields[source]
-    for source, target, convert in _ECS_FROM_EVENT_DATA.get(key, ()):
+    for source, target, convert in conversions:
         value = convert(fields.get(source))
         if value is not None:
             fields[target] = value
-    fields.update(_ECS_CONSTANTS.get(key, ()))
+    fields.update(constants)
 
 
-@functools.lru_cache(maxsize=1024)
+_EcsPlan = tuple[
+    str,
+    tuple[tuple[str, FieldValue], ...],
+    tuple[tuple[str, str], ...],
+    _FieldMap,
+    tuple[tuple[str, FieldValue], ...],
+]
+
+
+@functools.lru_cache(maxsize=4096)
+def _ecs_plan(channel: str | None, event_id: FieldValue) -> _EcsPlan:
+    """What `_add_ecs` adds for one channel and event id, worked out once: event.code,
+    then event.kind, .module and .dataset, the EventData aliases, the ECS conversions
+    and the constant ECS fields."""
+    labels: tuple[tuple[str, FieldValue], ...] = (
+        ("event.kind", "event"),
+        ("event.module", _module(channel)),
+    )
+    if channel:
+        labels += (("event.dataset", channel_dataset(channel)),)
+    key = (channel or "", event_id if isinstance(event_id, int) else -1)
+    return (
+        str(event_id),
+        labels,
+        _EVENT_DATA_ALIASES.get(key, ()),
+        _ECS_FROM_EVENT_DATA.get(key, ()),
+        _ECS_CONSTANTS.get(key, ()),
+    )
+
+
 def _module(channel: str | None) -> str:
     if channel == SYSMON_CHANNEL:
         return "sysmon"
