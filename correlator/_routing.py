@@ -45,6 +45,14 @@ ROUTE_CACHE_SIZE = 65_536
 
 _Term = frozenset[tuple[str, str]]
 _PLAIN_TYPES = frozenset((str, int, type(None)))
+_STR = frozenset((str,))
+_PLAIN_OR_TUPLE = _PLAIN_TYPES | {tuple}
+
+
+def _is_tuple(value: object) -> bool:
+    return value.__class__ is tuple
+
+
 _LOWERED = object()  # marks a key part that holds lowered texts
 _Item = TypeVar("_Item")
 
@@ -236,11 +244,14 @@ class RoutingIndex:
         for position, name in self._data_names:
             if values[position] is None:
                 values[position] = view.get_value(name)
-        if not _PLAIN_TYPES.issuperset(map(type, values)):
+        if not _PLAIN_TYPES.issuperset(map(type, values)) and not (
+            # The usual exception: ECS lists (event.category) holding only text.
+            _PLAIN_OR_TUPLE.issuperset(map(type, values))
+            and _STR.issuperset(map(type, itertools.chain.from_iterable(filter(_is_tuple, values))))
+        ):
             for position, value in enumerate(values):
-                if value.__class__ in _PLAIN_TYPES or (
-                    isinstance(value, tuple) and all(item.__class__ is str for item in value)
-                ):
+                kind = value.__class__
+                if kind in _PLAIN_TYPES or (kind is tuple and _STR.issuperset(map(type, value))):
                     continue
                 values[position] = (_LOWERED, *view[self._names[position]])
         return tuple(values)

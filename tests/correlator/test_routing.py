@@ -191,10 +191,18 @@ def test_routing_answers_kept_for_values_do_not_mix_true_and_one() -> None:
     second = index.route(EventView({"flag": 1}))
     third = index.route(EventView({"flag": (True,)}))
     fourth = index.route(EventView({"flag": "TRUE"}))
-    assert [route.positions if route else None for route in (first, second, third, fourth)] == [
+    # Tuples too, (True,) == (1,) for Python; and a tuple of text alone is kept as it is.
+    fifth = index.route(EventView({"flag": (1,)}))
+    sixth = index.route(EventView({"flag": ("1", "x")}))
+    seventh = index.route(EventView({"flag": ("x", True)}))
+    routes = (first, second, third, fourth, fifth, sixth, seventh)
+    assert [route.positions if route else None for route in routes] == [
         (0,),
         (1,),
         (0,),
+        (0,),
+        (1,),
+        (1,),
         (0,),
     ]
 
