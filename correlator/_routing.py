@@ -18,7 +18,7 @@ a few dozen at most, whatever the number of rules), never work per rule.
 import itertools
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeGuard, TypeVar
 
 from sigma.conditions import (
     ConditionAND,
@@ -49,7 +49,7 @@ _STR = frozenset((str,))
 _PLAIN_OR_TUPLE = _PLAIN_TYPES | {tuple}
 
 
-def _is_tuple(value: object) -> bool:
+def _is_tuple(value: object) -> TypeGuard[tuple[object, ...]]:
     return value.__class__ is tuple
 
 
@@ -251,7 +251,7 @@ class RoutingIndex:
         ):
             for position, value in enumerate(values):
                 kind = value.__class__
-                if kind in _PLAIN_TYPES or (kind is tuple and _STR.issuperset(map(type, value))):
+                if kind in _PLAIN_TYPES or (_is_tuple(value) and _STR.issuperset(map(type, value))):
                     continue
                 values[position] = (_LOWERED, *view[self._names[position]])
         return tuple(values)
