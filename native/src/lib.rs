@@ -6,14 +6,17 @@
 //! - `literal_scan`: the correlator's prefilter scan (`correlator/_prefilter.py`).
 //! - `evtx_record`: Windows records in the `evtx` package's JSON shape, flattened
 //!   (`parsers/_windows.py`).
+//! - `event_id`: event ids, the same BLAKE2b digest hashed with SIMD (`events/_event.py`).
 
 use pyo3::prelude::*;
 
+mod event_id;
 mod evtx_record;
 mod literal_scan;
 
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<literal_scan::LiteralTables>()?;
-    module.add_class::<evtx_record::EvtxRecordFlattener>()
+    module.add_class::<evtx_record::EvtxRecordFlattener>()?;
+    module.add_function(wrap_pyfunction!(event_id::event_id, module)?)
 }
