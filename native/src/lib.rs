@@ -18,5 +18,9 @@ mod literal_scan;
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<literal_scan::LiteralTables>()?;
     module.add_class::<evtx_record::EvtxRecordFlattener>()?;
-    module.add_function(wrap_pyfunction!(event_id::event_id, module)?)
+    module.add_function(wrap_pyfunction!(event_id::event_id, module)?)?;
+    module.add_function(wrap_pyfunction!(
+        literal_scan::lowered_text_for_python,
+        module
+    )?)
 }

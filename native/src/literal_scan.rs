@@ -7,8 +7,9 @@
 //! in them. `LiteralTables` is the same lookup with the automata of the `aho-corasick`
 //! crate, which scan a value in one pass without a Python object per hit.
 //!
-//! A value that is an ASCII `str` is lower-cased here (for ASCII text the same as
-//! Python's `str.lower()`). Any other value (non-ASCII, numbers, lists, a UserData
+//! A value that is a `str` is lower-cased here when Rust lower-cases it as Python's
+//! `str.lower()` does: ASCII text, and text of the Latin blocks (Vietnamese included;
+//! `lowers_alike`). Any other value (other scripts, numbers, lists, a UserData
 //! stand-in) is read through the view, which lower-cases it the way the rule
 //! predicates do.
 
@@ -265,6 +266,10 @@ impl LiteralTables {
                             Self::scan(table, text, true, &mut hits);
                             continue;
                         }
+                        if let Some(lowered) = lowered_text(text) {
+                            Self::scan(table, &lowered, false, &mut hits);
+                            continue;
+                        }
                     }
                 }
                 None if !stand_ins => continue,
@@ -293,4 +298,30 @@ impl LiteralTables {
             .collect();
         Ok(selected)
     }
+}
+
+/// Whether Rust lower-cases the character as Python's `str.lower()` does, in every
+/// context: the Latin blocks (Vietnamese included), combining marks, punctuation and
+/// letterlike symbols, whose case mappings no Unicode version since 5.1 has changed and
+/// none of which lower-cases by context (Greek's final sigma does: it is not here).
+/// tests/correlator/test_prefilter.py checks every one of them against Python.
+fn lowers_alike(character: char) -> bool {
+    matches!(
+        character,
+        '\0'..='\u{024F}' | '\u{0300}'..='\u{036F}' | '\u{1E00}'..='\u{1EFF}' | '\u{2000}'..='\u{214F}'
+    )
+}
+
+/// `text.lower()` as Python gives it, computed here when every character lowers alike
+/// (`lowers_alike`); None for other text, which Python lower-cases.
+pub fn lowered_text(text: &str) -> Option<String> {
+    text.chars().all(lowers_alike).then(|| text.to_lowercase())
+}
+
+/// `lowered_text`, for the tests that hold it to Python's `str.lower()`.
+#[pyfunction]
+#[pyo3(name = "lowered_text")]
+pub fn lowered_text_for_python(text: &Bound<'_, PyString>) -> Option<String> {
+    // Lone surrogates have no UTF-8 form: the scan reads such text through the view.
+    lowered_text(text.to_str().ok()?)
 }

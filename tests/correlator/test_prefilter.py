@@ -1,6 +1,7 @@
 """The literal prefilter: rules skipped for lacking their anchors could not have matched."""
 
 import functools
+import importlib
 import re
 import tempfile
 from collections.abc import Callable
@@ -280,8 +281,13 @@ def test_a_text_a_regex_matches_holds_one_of_its_literals(pattern: str, text: st
 
 _ANCHOR_FIELDS = ("f", "g", "winlog.event_data.Image")
 # Non-ASCII letters whose lower case is special: İ lowers to two characters, the Kelvin
-# sign to an ASCII k, ß and ſ stay as they are.
-_letters = st.sampled_from([*"aAbBkK1\\. é", "İ", "ß", "ſ", "\u212a", "Đ", "ư", "\udc80"])
+# sign to an ASCII k, ß and ſ stay as they are, capital ẞ lowers to ß, the ohm sign to
+# ω; Vietnamese letters, a combining accent; Σ, whose lower case depends on what
+# follows (so Python lower-cases it, not the native scan).
+_letters = st.sampled_from(
+    [*"aAbBkK1\\. é", "İ", "ß", "ſ", "\u212a", "Đ", "ư", "Ậ", "\u1e9e", "\u2126", "\u0301", "Σ"]
+)
+_letters |= st.just("\udc80")
 _text = st.lists(_letters, min_size=1, max_size=6).map("".join)
 _anchor = st.builds(
     Anchor,
@@ -322,7 +328,7 @@ def test_the_native_scan_selects_what_the_python_scan_does(
     assert prefilter.select(EventView(fields)) == prefilter.select_in_python(EventView(fields))
 
 
-def test_the_native_scan_reads_the_view_for_what_is_not_ascii_text() -> None:
+def test_the_native_scan_matches_other_text_numbers_lists_and_stand_ins() -> None:
     require_native()
     prefilter = Prefilter(
         [0, 1, 2],
@@ -339,6 +345,28 @@ def test_the_native_scan_reads_the_view_for_what_is_not_ascii_text() -> None:
     # A lone surrogate (surrogateescape'd bytes) has no UTF-8 form; the scan still reads.
     assert prefilter.select(EventView({"f": "4\udc802"})) == []
     assert prefilter.select(EventView({"f": "42\udc80"})) == [1]
+
+
+# Where the native scan lower-cases non-ASCII text itself (native/src/literal_scan.rs).
+LOWERED_NATIVELY = ((0, 0x250), (0x300, 0x370), (0x1E00, 0x1F00), (0x2000, 0x2150))
+
+
+def test_the_native_scan_lowers_text_as_python_does_wherever_it_lowers_it() -> None:
+    require_native()
+    lowered_text = importlib.import_module("canhgac._native").lowered_text
+    checked = 0
+    for start, end in LOWERED_NATIVELY:
+        for code in range(start, end):
+            character = chr(code)
+            # Every character alone and among others: none lowers by context here.
+            for text in (character, f"A{character}b", f"x{character}{character}Y"):
+                assert lowered_text(text) == text.lower(), hex(code)
+            checked += 1
+    assert checked == 1296
+    # Outside those blocks Python's str.lower() does it: Greek (Σ lowers by context),
+    # Cyrillic, CJK, and lone surrogates.
+    for text in ("ΟΔΟΣ", "Хуế", "資料", "a\udc80"):
+        assert lowered_text(text) is None
 
 
 def test_a_keyword_is_anchored_in_each_field_it_is_searched_in() -> None:
