@@ -52,6 +52,7 @@ from canhgac.correlator._matchers import (
     keyword_predicate,
     keywords_containing,
     string_shape,
+    substring_search,
     with_surrounding_wildcards,
 )
 from canhgac.correlator._prefilter import Anchor, anchor_clauses
@@ -238,6 +239,8 @@ class _FieldValues:
             (name,) = fields
             return _Test(lambda view: not equals.isdisjoint(view[name]), cost)
 
+        search = substring_search(needles) if needles else None
+
         def predicate(view: EventView) -> bool:
             for name in fields:
                 for text in view[name]:
@@ -247,8 +250,9 @@ class _FieldValues:
                         return True
                     if suffixes and text.endswith(suffixes):
                         return True
-                    for needle in needles:
-                        if needle in text:
+                    if search is not None:
+                        found = search(text)
+                        if found or (found is None and any(n in text for n in needles)):
                             return True
             return False
 

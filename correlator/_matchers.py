@@ -30,12 +30,13 @@ Matching rules, as the Sigma specification and its common backends read them:
   compile, as the Sigma specification requires ("it must reject the rule").
 """
 
+import importlib
 import operator
 import re
 import sys
 from collections.abc import Callable, Sequence
 from ipaddress import IPv4Address, IPv6Address, ip_address
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sigma.types import (
     CompareOperators,
@@ -391,11 +392,61 @@ def keyword_pattern(value: SigmaString) -> str:
     return _wildcard_pattern(parts)
 
 
+# The native module (native/, Rust), or None when it was not built.
+try:
+    _native: Any = importlib.import_module("canhgac._native")
+except ImportError:
+    _native = None
+
+NATIVE_NEEDLES_MIN = 2
+"""From this many needles on, one native pass over a text beats one `in` per needle
+(already at two: bench/README.md)."""
+
+
+def substring_search(needles: Sequence[str]) -> Callable[[str], bool | None]:
+    """A test: whether one of the needles occurs in a text; None when it cannot tell
+    (a text with lone surrogates, for the native search), and the caller loops instead.
+
+    Native (`NeedleSet`) from `NATIVE_NEEDLES_MIN` needles on, else Python's `in`.
+    """
+    kept = tuple(needles)
+
+    def search(text: str) -> bool:
+        # A plain loop: any() over a generator costs about twice as much here.
+        for needle in kept:  # noqa: SIM110
+            if needle in text:
+                return True
+        return False
+
+    if _native is None or len(kept) < NATIVE_NEEDLES_MIN or "" in kept:
+        return search
+    try:
+        needle_set = _native.NeedleSet(list(kept), False)
+    except UnicodeEncodeError:  # a needle with lone surrogates has no UTF-8 form
+        return search
+    found_in: Callable[[str], bool | None] = needle_set.found_in
+    return found_in
+
+
 def keywords_containing(needles: Sequence[str]) -> Predicate:
     """The predicate: one of the (lowered) needles occurs in a keyword field, whatever
     its case (see `KEYWORD_FIELDS` and the module's notes)."""
     regex = re.compile("|".join(map(re.escape, needles)), re.IGNORECASE | re.DOTALL)
-    return _regex_search(KEYWORD_FIELDS, regex)
+    if _native is None or len(needles) < NATIVE_NEEDLES_MIN or not all(map(str.isascii, needles)):
+        return _regex_search(KEYWORD_FIELDS, regex)
+    # For ASCII needles in ASCII text, re.IGNORECASE is ASCII case-insensitivity.
+    found_in = _native.NeedleSet(list(needles), True).found_in
+
+    def predicate(view: EventView) -> bool:
+        for name in KEYWORD_FIELDS:
+            for text in view.texts(name):
+                if text.isascii() and found_in(text):
+                    return True
+                if not text.isascii() and regex.search(text) is not None:
+                    return True
+        return False
+
+    return predicate
 
 
 def keyword_predicate(value: SigmaType) -> Predicate:

@@ -7,17 +7,21 @@
 //! - `evtx_record`: Windows records in the `evtx` package's JSON shape, flattened
 //!   (`parsers/_windows.py`).
 //! - `event_id`: event ids, the same BLAKE2b digest hashed with SIMD (`events/_event.py`).
+//! - `needle_set`: whether any of many literals occurs in a text, for the rule
+//!   predicates (`correlator/_matchers.py`).
 
 use pyo3::prelude::*;
 
 mod event_id;
 mod evtx_record;
 mod literal_scan;
+mod needle_set;
 
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<literal_scan::LiteralTables>()?;
     module.add_class::<evtx_record::EvtxRecordFlattener>()?;
+    module.add_class::<needle_set::NeedleSet>()?;
     module.add_function(wrap_pyfunction!(event_id::event_id, module)?)?;
     module.add_function(wrap_pyfunction!(
         literal_scan::lowered_text_for_python,
