@@ -88,6 +88,12 @@ StringPart = str | SpecialChars
 # The reason of a rule skipped for an unfilled placeholder (a bundled one waits for config).
 PLACEHOLDER_WITHOUT_VALUES = "has no values"
 
+# The native module (native/, Rust), or None when it was not built (a machine without cargo).
+try:
+    _native: Any = importlib.import_module("canhgac._native")
+except ImportError:
+    _native = None
+
 
 class StringShape(NamedTuple):
     """A string value in one of the shapes that skip the regex engine.
@@ -392,12 +398,6 @@ def keyword_pattern(value: SigmaString) -> str:
     return _wildcard_pattern(parts)
 
 
-# The native module (native/, Rust), or None when it was not built.
-try:
-    _native: Any = importlib.import_module("canhgac._native")
-except ImportError:
-    _native = None
-
 NATIVE_NEEDLES_MIN = 2
 """From this many needles on, one native pass over a text beats one `in` per needle
 (already at two: bench/README.md)."""
@@ -440,9 +440,10 @@ def keywords_containing(needles: Sequence[str]) -> Predicate:
     def predicate(view: EventView) -> bool:
         for name in KEYWORD_FIELDS:
             for text in view.texts(name):
-                if text.isascii() and found_in(text):
-                    return True
-                if not text.isascii() and regex.search(text) is not None:
+                if text.isascii():
+                    if found_in(text):
+                        return True
+                elif regex.search(text) is not None:
                     return True
         return False
 
