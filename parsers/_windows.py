@@ -630,15 +630,17 @@ _Convert = Callable[[FieldValue], FieldValue]
 
 
 def _clean(value: FieldValue) -> str | None:
-    if value is None or isinstance(value, tuple):
+    if value.__class__ is str:  # the usual value, first
+        text = value.strip()
+    elif value is None or isinstance(value, tuple):
         return None
-    text = value if isinstance(value, str) else str(value)
-    text = text.strip()
+    else:
+        text = str(value).strip()
     return None if text in ("", "-") else text
 
 
-def _as_text(value: FieldValue) -> FieldValue:
-    return _clean(value)
+# The text itself, cleaned: the conversion most ECS fields take.
+_as_text: Callable[[FieldValue], FieldValue] = _clean
 
 
 def _basename(value: FieldValue) -> FieldValue:
