@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from time import perf_counter_ns
-from typing import Any
+from typing import Any, NamedTuple
 
 from canhgac.correlator._alert import (
     KEY_ENTITY_FIELDS,
@@ -97,9 +97,10 @@ def _first_text(value: FieldValue) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class _EventFacts:
-    """What a detection alert says of its event (the same for every rule it matched)."""
+class _EventFacts(NamedTuple):
+    """What a detection alert says of its event (the same for every rule it matched).
+
+    A tuple, not a frozen dataclass: one is made per matched event, in the hot loop."""
 
     timestamp: datetime
     event_ids: tuple[str]
@@ -110,13 +111,14 @@ class _EventFacts:
 
     @classmethod
     def of(cls, event: Event) -> "_EventFacts":
-        return cls(
-            timestamp=event.timestamp,
-            event_ids=(event.id,),
-            id_part=alert_id_part(event.id),
-            entities=_key_entities(event),
-            system=_first_text(event.get("labels.system")),
-            organization=_first_text(event.get("organization.name")),
+        fields = event.fields
+        return cls(  # positional: keywords cost a tuple's construction twice over
+            event.timestamp,
+            (event.id,),
+            alert_id_part(event.id),
+            _key_entities(event),
+            _first_text(fields.get("labels.system")),
+            _first_text(fields.get("organization.name")),
         )
 
 
