@@ -1,5 +1,6 @@
 # Type stub of canhgac's native module (native/src/), built by scripts/build-native.
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from canhgac.events import FieldValue
 
@@ -20,9 +21,9 @@ class LiteralTables:
         stand_ins: bool,
     ) -> list[int]: ...
 
-class EvtxJsonFlattener:
-    def __init__(self) -> None: ...
-    def flatten(self, line: str) -> tuple[str, dict[str, FieldValue]] | None: ...
+class EvtxRecordFlattener:
+    def __init__(self, known: dict[str, str], make_key: Callable[[str], str]) -> None: ...
+    def flatten(self, event: Mapping[str, object]) -> tuple[str, dict[str, FieldValue]] | None: ...
 
 def event_id(origin: str, position: int | str, raw: bytes | str) -> str | None: ...
 def lowered_text(text: str) -> str | None: ...
@@ -30,3 +31,25 @@ def lowered_text(text: str) -> str | None: ...
 class NeedleSet:
     def __init__(self, needles: list[str], ascii_case_insensitive: bool) -> None: ...
     def found_in(self, text: str) -> bool | None: ...
+
+# ("all", parts) | ("any", parts) | ("not", part) | ("python", predicate)
+# | ("values", field, equals, prefixes, suffixes, needles): see correlator/_compile.py
+_Program = tuple[Any, ...]
+
+class RulePrograms:
+    def __init__(self, rules: list[tuple[_Program, Callable[[Any], bool]]]) -> None: ...
+    def matching(
+        self,
+        positions: Sequence[int],
+        view: Mapping[str, tuple[str, ...]],
+        fields: Mapping[str, FieldValue],
+        stand_ins: bool,
+    ) -> list[int]: ...
+    def matches(
+        self,
+        position: int,
+        view: Mapping[str, tuple[str, ...]],
+        fields: Mapping[str, FieldValue],
+        stand_ins: bool,
+    ) -> bool: ...
+    def native_count(self) -> int: ...

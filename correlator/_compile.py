@@ -16,9 +16,9 @@ SigmaHQ rules cheap:
 
 import sys
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sigma.conditions import (
     ConditionAND,
@@ -51,6 +51,7 @@ from canhgac.correlator._matchers import (
     field_predicate,
     keyword_predicate,
     keywords_containing,
+    native_module,
     string_shape,
     substring_search,
     with_surrounding_wildcards,
@@ -68,6 +69,9 @@ from canhgac.correlator._routing import (
 from canhgac.correlator._rule_info import RuleInfo, rule_info
 from canhgac.events import Event
 
+if TYPE_CHECKING:
+    from canhgac._native import RulePrograms
+
 
 @dataclass(frozen=True, slots=True)
 class Logsource:
@@ -80,6 +84,19 @@ class Logsource:
     def __str__(self) -> str:
         parts = (("category", self.category), ("product", self.product), ("service", self.service))
         return ", ".join(f"{key}: {value}" for key, value in parts if value is not None)
+
+
+Program = tuple[Any, ...]
+"""The same test as a predicate, as tuples the native `RulePrograms` evaluates:
+("all", parts), ("any", parts), ("not", part), ("values", field, equals, prefixes,
+suffixes, needles) (the field's lower-case text equals, starts with, ends with or
+contains one of them), ("fieldref", field, other, kind) (the field's lower-case text
+equals, starts with, ends with or contains the other field's: kind "equals",
+"startswith", "endswith" or "contains"), or ("python", predicate) for any other part."""
+
+
+def _python(predicate: Predicate) -> Program:
+    return ("python", predicate)
 
 
 def _always(view: EventView) -> bool:
@@ -97,7 +114,8 @@ class CompiledRule:
     rule's logsource. `needs` and `fields` describe the fields the body reads, for rule
     health; `anchor_clauses` are sets of literals of which the body needs one each (see
     `_prefilter`), empty when none are known. `emits_alerts` is False for a rule that
-    only feeds correlations (referenced with `generate: false`).
+    only feeds correlations (referenced with `generate: false`). `program` is `body`
+    for the native evaluator (see `Program`); None: run `body`.
     """
 
     info: RuleInfo
@@ -109,6 +127,7 @@ class CompiledRule:
     fields: tuple[tuple[str, ...], ...] = ()
     anchor_clauses: tuple[frozenset[Anchor], ...] = ()
     emits_alerts: bool = True
+    program: Program | None = None
 
     @property
     def anchors(self) -> frozenset[Anchor] | None:
@@ -126,10 +145,23 @@ class CompiledRule:
 
 
 class _Test(NamedTuple):
-    """A compiled condition part and a rough relative cost of running it."""
+    """A compiled condition part, a rough relative cost of running it, and its program."""
 
     predicate: Predicate
     cost: float
+    program: Program
+
+
+def _tested_in_python(predicate: Predicate, cost: float) -> _Test:
+    return _Test(predicate, cost, _python(predicate))
+
+
+def _combined(kind: str, predicate: Predicate, ordered: list[_Test]) -> Program:
+    """The program of an AND or OR: one Python leaf when every part is one (one call
+    instead of one per part)."""
+    if all(test.program[0] == "python" for test in ordered):
+        return _python(predicate)
+    return (kind, tuple(test.program for test in ordered))
 
 
 # Rough costs, relative to one set lookup on a cached field.
@@ -165,21 +197,25 @@ def _all_of(tests: list[_Test]) -> _Test:
     cost = sum(test.cost for test in ordered)
     if len(predicates) == 1:
         return ordered[0]
+    predicate: Predicate
     if len(predicates) == 2:
         first, second = predicates
-        return _Test(lambda view: first(view) and second(view), cost)
-    if len(predicates) == 3:
+        predicate = lambda view: first(view) and second(view)  # noqa: E731
+    elif len(predicates) == 3:
         one, two, three = predicates
-        return _Test(lambda view: one(view) and two(view) and three(view), cost)
+        predicate = lambda view: one(view) and two(view) and three(view)  # noqa: E731
+    else:
 
-    def predicate(view: EventView) -> bool:
-        # A plain loop: all() over a generator costs ~40% more in this hot path.
-        for conjunct in predicates:  # noqa: SIM110
-            if not conjunct(view):
-                return False
-        return True
+        def every(view: EventView) -> bool:
+            # A plain loop: all() over a generator costs ~40% more in this hot path.
+            for conjunct in predicates:  # noqa: SIM110
+                if not conjunct(view):
+                    return False
+            return True
 
-    return _Test(predicate, cost)
+        predicate = every
+
+    return _Test(predicate, cost, _combined("all", predicate, ordered))
 
 
 def _any_of(tests: list[_Test]) -> _Test:
@@ -189,18 +225,22 @@ def _any_of(tests: list[_Test]) -> _Test:
     cost = sum(test.cost for test in ordered)
     if len(predicates) == 1:
         return ordered[0]
+    predicate: Predicate
     if len(predicates) == 2:
         first, second = predicates
-        return _Test(lambda view: first(view) or second(view), cost)
+        predicate = lambda view: first(view) or second(view)  # noqa: E731
+    else:
 
-    def predicate(view: EventView) -> bool:
-        # A plain loop: any() over a generator costs ~40% more in this hot path.
-        for alternative in predicates:  # noqa: SIM110
-            if alternative(view):
-                return True
-        return False
+        def some(view: EventView) -> bool:
+            # A plain loop: any() over a generator costs ~40% more in this hot path.
+            for alternative in predicates:  # noqa: SIM110
+                if alternative(view):
+                    return True
+            return False
 
-    return _Test(predicate, cost)
+        predicate = some
+
+    return _Test(predicate, cost, _combined("any", predicate, ordered))
 
 
 @dataclass(slots=True)
@@ -234,10 +274,11 @@ class _FieldValues:
             + (_COST_AFFIX + _COST_NEEDLE * len(needles) if needles else 0.0)
         )
         if fields == KEYWORD_FIELDS and not (equals or prefixes or suffixes):
-            return _Test(keywords_containing(needles), cost)
+            return _tested_in_python(keywords_containing(needles), cost)
         if len(fields) == 1 and not (prefixes or suffixes or needles):
             (name,) = fields
-            return _Test(lambda view: not equals.isdisjoint(view[name]), cost)
+            lookup: Predicate = lambda view: not equals.isdisjoint(view[name])  # noqa: E731
+            return _Test(lookup, cost, self.program(name))
 
         search = substring_search(needles) if needles else None
 
@@ -256,7 +297,15 @@ class _FieldValues:
                             return True
             return False
 
-        return _Test(predicate, cost)
+        (name, *others) = fields
+        return _Test(predicate, cost, _python(predicate) if others else self.program(name))
+
+    def program(self, name: str) -> Program:
+        """The program: field `name` holds one of the values."""
+        equals = tuple(sorted(self.equals))
+        prefixes = tuple(sorted(self.prefixes))
+        suffixes = tuple(sorted(self.suffixes))
+        return ("values", name, equals, prefixes, suffixes, tuple(self.needles))
 
 
 def _mergeable_shape(value: SigmaType) -> StringShape | None:
@@ -289,15 +338,46 @@ def _compile_or(args: list[ConditionTree]) -> _Test:
     tests = [values.test(fields) for fields, values in merged.items()]
     for position, fields in enumerate(merged):
         if fields == KEYWORD_FIELDS:
-            tests[position] = _Test(tests[position].predicate, tests[position].cost + _COST_KEYWORD)
+            tests[position] = tests[position]._replace(cost=tests[position].cost + _COST_KEYWORD)
     return _any_of(tests + others)
+
+
+def _value_program(field: str, value: SigmaType) -> Program | None:
+    """The program of `field_predicate(field, value)`; None when only Python runs it."""
+    if isinstance(value, SigmaExpansion):
+        shapes = [shape for item in value.values if (shape := _mergeable_shape(item))]
+        if not shapes or len(shapes) != len(value.values):
+            return None
+        values = _FieldValues(set(), set(), set(), [])
+        for shape in shapes:
+            values.add(shape)
+        return values.program(field)
+    if isinstance(value, SigmaFieldReference):
+        # As `_field_reference` reads the flags.
+        if value.starts_with and value.ends_with:
+            kind = "contains"
+        elif value.starts_with:
+            kind = "startswith"
+        elif value.ends_with:
+            kind = "endswith"
+        else:
+            kind = "equals"
+        return ("fieldref", field, sys.intern(value.field), kind)
+    if (shape := _mergeable_shape(value)) is not None:
+        values = _FieldValues(set(), set(), set(), [])
+        values.add(shape)
+        return values.program(field)
+    return None
 
 
 def _compile(tree: ConditionTree) -> _Test:
     if isinstance(tree, ConditionFieldEqualsValueExpression):
-        return _Test(field_predicate(tree.field, tree.value), _value_cost(tree.value))
+        predicate = field_predicate(tree.field, tree.value)
+        program = _value_program(sys.intern(tree.field), tree.value)
+        return _Test(predicate, _value_cost(tree.value), program or _python(predicate))
     if isinstance(tree, ConditionValueExpression):
-        return _Test(keyword_predicate(tree.value), _COST_KEYWORD + _value_cost(tree.value))
+        cost = _COST_KEYWORD + _value_cost(tree.value)
+        return _tested_in_python(keyword_predicate(tree.value), cost)
     args = [arg for arg in tree.args if arg is not None]
     if isinstance(tree, ConditionAND):
         return _all_of([_compile(arg) for arg in args])
@@ -306,8 +386,23 @@ def _compile(tree: ConditionTree) -> _Test:
     if isinstance(tree, ConditionNOT):
         (negated,) = [_compile(arg) for arg in args]
         inner = negated.predicate
-        return _Test(lambda view: not inner(view), negated.cost)
+        negation: Predicate = lambda view: not inner(view)  # noqa: E731
+        if negated.program[0] == "python":
+            return _tested_in_python(negation, negated.cost)
+        return _Test(negation, negated.cost, ("not", negated.program))
     raise RuleCompileError(f"unsupported: condition element {type(tree).__name__}")
+
+
+def native_programs(rules: Sequence[CompiledRule]) -> "RulePrograms | None":
+    """The rules' bodies for the native evaluator, by position; None without the
+    native module (the bodies then run in Python)."""
+    native = native_module()
+    if native is None:
+        return None
+    programs: RulePrograms = native.RulePrograms(
+        [(rule.program or _python(rule.body), rule.body) for rule in rules]
+    )
+    return programs
 
 
 def compile_condition(tree: ConditionTree) -> Predicate:
@@ -376,6 +471,7 @@ def compile_rule(
             body_trees.append(body)
             parts.append(body_test)
         full.append(_all_of(parts))
+    whole_body = _Test(_always, 0.0, ("all", ())) if unconditional else _any_of(bodies)
     body_tree: ConditionTree | None
     if unconditional:
         body_tree = None
@@ -394,7 +490,8 @@ def compile_rule(
         logsource=logsource,
         predicate=_any_of(full).predicate,
         route_keys=frozenset(keys),
-        body=_always if unconditional else _any_of(bodies).predicate,
+        body=whole_body.predicate,
+        program=whole_body.program,
         needs=field_needs(body_tree),
         fields=field_groups(body_tree),
         anchor_clauses=anchor_clauses(body_tree),

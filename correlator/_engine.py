@@ -23,7 +23,7 @@ from canhgac.correlator._alert import (
     alert_id,
     alert_id_part,
 )
-from canhgac.correlator._compile import CompiledRule
+from canhgac.correlator._compile import CompiledRule, native_programs
 from canhgac.correlator._correlation import (
     CompiledCorrelation,
     CorrelationFiring,
@@ -180,6 +180,8 @@ class Correlator:
             ]
         )
         self._bodies = tuple(rule.body for rule in self._rules)
+        # The same bodies for the native evaluator (None: they run in Python).
+        self._programs = native_programs(self._rules)
         # Field names of an event (in order) -> its UserData names (see EventView) and the
         # layout's number: events of one source mostly share a few layouts, and scanning
         # every name is dear. Numbers are never reused, even when the cache starts afresh.
@@ -245,11 +247,16 @@ class Correlator:
         """The matching candidates, each evaluation timed (the sampled events); the rules
         the prefilter skipped count as evaluated in no time."""
         bodies = self._bodies
+        programs = self._programs if view.fields.__class__ is dict else None
+        stand_ins = view.has_user_data()
         timed_ns = self._rule_timed_ns
         matched: list[int] = []
         for position in candidates:
             start = perf_counter_ns()
-            hit = bodies[position](view)
+            if programs is None:
+                hit = bodies[position](view)
+            else:
+                hit = programs.matches(position, view, view.fields, stand_ins)
             timed_ns[position] += perf_counter_ns() - start
             if hit:
                 matched.append(position)
@@ -260,6 +267,7 @@ class Correlator:
         """Evaluate events in arrival order; correlations use each event's own time."""
         alerts: list[Alert] = []
         bodies = self._bodies
+        programs = self._programs
         layouts = self._layouts
         clocked = bool(self._correlations)
         for event in events:
@@ -287,7 +295,10 @@ class Correlator:
             candidates = route.positions if prefilter is None else prefilter.select(view)
             self._routed_events += 1
             if self._routed_events % TIMING_SAMPLE:
-                matched = [position for position in candidates if bodies[position](view)]
+                if programs is not None and fields.__class__ is dict:
+                    matched = programs.matching(candidates, view, fields, view.has_user_data())
+                else:
+                    matched = [position for position in candidates if bodies[position](view)]
             else:
                 matched = self._timed_matches(route, candidates, view)
             if not matched:

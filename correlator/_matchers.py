@@ -95,6 +95,11 @@ except ImportError:
     _native = None
 
 
+def native_module() -> Any:
+    """The native module `canhgac._native`, or None when it was not built."""
+    return _native
+
+
 class StringShape(NamedTuple):
     """A string value in one of the shapes that skip the regex engine.
 

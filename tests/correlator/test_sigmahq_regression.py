@@ -2,6 +2,7 @@
 least `match_count` times where one is given, as in SigmaHQ's own CI. The whole SigmaHQ
 rule set is loaded, so routing and every other rule's presence are exercised too."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,8 +12,10 @@ import yaml
 
 from canhgac.collectors import EvtxReader, SourceLabels
 from canhgac.correlator import Correlator, RuleSet, load_rules
+from canhgac.correlator._compile import native_programs
 from canhgac.correlator._event_view import EventView
 from canhgac.correlator._prefilter import Prefilter
+from canhgac.events import FieldValue
 from tests.conftest import SHARED, require_native
 
 pytestmark = pytest.mark.slow
@@ -102,4 +105,55 @@ def test_the_native_scan_selects_what_the_python_scan_does_on_the_regression_eve
                 correlator.process(step.batch.events)
     assert len(compared) > 100
     assert sum(len(native) for native, _ in compared) > 0
+    assert [native for native, _ in compared] == [python for _, python in compared]
+
+
+def test_most_sigmahq_rules_are_evaluated_without_python(
+    shared_dir: Path, sigmahq_rules: RuleSet
+) -> None:
+    require_native()
+    programs = native_programs(sigmahq_rules.rules)
+    assert programs is not None
+    # Regular expressions, wildcard patterns, numbers and keywords still call Python.
+    assert programs.native_count() > 0.7 * len(sigmahq_rules.rules)
+
+
+def test_the_native_evaluation_matches_what_python_matches_on_the_regression_events(
+    shared_dir: Path, sigmahq_rules: RuleSet
+) -> None:
+    """Every rule the prefilter selected for every regression event, evaluated both ways."""
+    require_native()
+    correlator = Correlator(sigmahq_rules)
+    native_evaluator = native_programs(sigmahq_rules.rules)
+    assert native_evaluator is not None
+    programs = native_evaluator
+    bodies = [rule.body for rule in sigmahq_rules.rules]
+    compared: list[tuple[list[int], list[int]]] = []
+
+    class BothWays:
+        """The correlator's evaluator, evaluating in Python too."""
+
+        def matching(
+            self,
+            positions: Sequence[int],
+            view: EventView,
+            fields: dict[str, FieldValue],
+            stand_ins: bool,
+        ) -> list[int]:
+            native = programs.matching(positions, view, fields, stand_ins)
+            fresh = EventView(fields)
+            compared.append((native, [p for p in positions if bodies[p](fresh)]))
+            return native
+
+        def matches(
+            self, position: int, view: EventView, fields: dict[str, FieldValue], stand_ins: bool
+        ) -> bool:
+            return position in self.matching([position], view, fields, stand_ins)
+
+    correlator._programs = BothWays()  # type: ignore[assignment]
+    for path in sorted({case.evtx for case in CASES}):
+        with EvtxReader(path, SourceLabels("regression"), ZoneInfo("UTC")) as reader:
+            for step in reader.batches():
+                correlator.process(step.batch.events)
+    assert sum(len(native) for native, _ in compared) > 100
     assert [native for native, _ in compared] == [python for _, python in compared]
