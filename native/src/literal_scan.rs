@@ -34,6 +34,11 @@ struct FieldTable {
     equals: HashMap<String, Vec<i64>>,
     automaton: Option<AhoCorasick>,
     scanned: Vec<Scanned>,
+    /// Every anchor is ASCII: the automaton ignores ASCII case, and the event's text is
+    /// scanned as it is, without lower-casing it (see `LiteralTables::scan_unlowered`).
+    ascii: bool,
+    /// The length of the longest equal value, in bytes (a longer text equals none).
+    longest_equal: usize,
 }
 
 /// A set of small numbers, one bit each.
@@ -139,12 +144,20 @@ impl FieldTable {
                 }
             }
         }
+        let ascii = texts
+            .iter()
+            .chain(equals.keys())
+            .all(|text| text.is_ascii());
+        let longest_equal = equals.keys().map(String::len).max().unwrap_or(0);
         let automaton = if texts.is_empty() {
             None
         } else {
-            let built = AhoCorasick::builder().build(&texts).map_err(|error| {
-                PyValueError::new_err(format!("anchors of field {name}: {error}"))
-            })?;
+            let built = AhoCorasick::builder()
+                .ascii_case_insensitive(ascii)
+                .build(&texts)
+                .map_err(|error| {
+                    PyValueError::new_err(format!("anchors of field {name}: {error}"))
+                })?;
             Some(built)
         };
         Ok(FieldTable {
@@ -152,6 +165,8 @@ impl FieldTable {
             equals,
             automaton,
             scanned,
+            ascii,
+            longest_equal,
         })
     }
 }
@@ -178,6 +193,33 @@ impl LiteralTables {
         if let Some(numbers) = table.equals.get(text) {
             hits.add(numbers);
         }
+        Self::scan_automaton(table, text, hits);
+    }
+
+    /// Marks what the event's own `text`, not lower-cased, hits in a table of ASCII
+    /// anchors (`FieldTable::ascii`); false when it cannot tell (see below).
+    ///
+    /// Lower-casing turns ASCII letters into ASCII letters and any other character into
+    /// non-ASCII ones, except İ (U+0130, to "i" and a combining dot) and the Kelvin sign
+    /// (U+212A, to "k"): tests/correlator/test_prefilter.py checks every character. So,
+    /// without those two, an ASCII anchor occurs in the lower-cased text where it occurs
+    /// in the text with ASCII case ignored, at the same ends; and only ASCII text can
+    /// equal an ASCII anchor once lower-cased.
+    fn scan_unlowered(table: &FieldTable, text: &str, hits: &mut Hits) -> bool {
+        if text.is_ascii() {
+            if text.len() <= table.longest_equal {
+                if let Some(numbers) = table.equals.get(&text.to_ascii_lowercase()) {
+                    hits.add(numbers);
+                }
+            }
+        } else if text.contains(['\u{130}', '\u{212A}']) {
+            return false;
+        }
+        Self::scan_automaton(table, text, hits);
+        true
+    }
+
+    fn scan_automaton(table: &FieldTable, text: &str, hits: &mut Hits) {
         let Some(automaton) = &table.automaton else {
             return;
         };
@@ -262,6 +304,9 @@ impl LiteralTables {
                     // A str with lone surrogates has no UTF-8 form: it takes the view's path.
                     if let Some(text) = value.cast::<PyString>().ok().and_then(|t| t.to_str().ok())
                     {
+                        if table.ascii && Self::scan_unlowered(table, text, &mut hits) {
+                            continue;
+                        }
                         if text.is_ascii() {
                             Self::scan(table, text, true, &mut hits);
                             continue;

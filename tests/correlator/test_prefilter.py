@@ -3,6 +3,7 @@
 import functools
 import importlib
 import re
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -367,6 +368,40 @@ def test_the_native_scan_lowers_text_as_python_does_wherever_it_lowers_it() -> N
     # Cyrillic, CJK, and lone surrogates.
     for text in ("ΟΔΟΣ", "Хуế", "資料", "a\udc80"):
         assert lowered_text(text) is None
+
+
+def test_only_two_characters_beyond_ascii_lower_case_to_ascii() -> None:
+    # The native scan searches tables of ASCII anchors in the text as it is, ASCII case
+    # ignored, unless the text holds one of these two (native/src/literal_scan.rs).
+    lowering_to_ascii = [
+        code
+        for code in range(0x80, sys.maxunicode + 1)
+        if not 0xD800 <= code <= 0xDFFF and any(map(str.isascii, chr(code).lower()))
+    ]
+    assert lowering_to_ascii == [0x130, 0x212A]
+
+
+def test_ascii_anchors_are_found_in_text_of_any_case_and_script(select: Select) -> None:
+    prefilter = Prefilter(
+        [0, 1, 2],
+        {
+            0: (frozenset({Anchor("f", "contains", "kekeo")}),),
+            1: (frozenset({Anchor("f", "equals", "ok")}),),
+            2: (frozenset({Anchor("f", "startswith", "ab"), Anchor("f", "endswith", "yz")}),),
+        },
+    )
+    for text, expected in [
+        ("MIMIKATZ KEKEO ®", [0]),
+        ("đã chặn Kekeo", [0]),
+        ("\u212aekeo", [0]),  # the Kelvin sign lowers to k
+        ("OK", [1]),
+        ("Oк", []),  # a Cyrillic letter
+        ("AB ® XYZ", [2]),
+        ("ÀB xyz ®", []),
+        ("\u0130ab", []),  # İ lowers to i and a combining dot: "ab" is no longer first
+        ("kekö oké", []),
+    ]:
+        assert select(prefilter, EventView({"f": text})) == expected, text
 
 
 def test_a_keyword_is_anchored_in_each_field_it_is_searched_in() -> None:
