@@ -53,3 +53,14 @@ class RulePrograms:
         stand_ins: bool,
     ) -> bool: ...
     def native_count(self) -> int: ...
+
+class EcsPlan:
+    def __init__(
+        self,
+        code: str,
+        labels: tuple[tuple[str, FieldValue], ...],
+        aliases: tuple[tuple[str, str], ...],
+        conversions: list[tuple[str, str, Callable[[FieldValue], FieldValue], str]],
+        constants: tuple[tuple[str, FieldValue], ...],
+    ) -> None: ...
+    def apply(self, fields: dict[str, FieldValue], hostname: str | None) -> None: ...

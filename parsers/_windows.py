@@ -109,7 +109,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from ipaddress import IPv6Address, ip_address
 from types import MappingProxyType
-from typing import Any, TypeGuard, cast
+from typing import Any, NamedTuple, TypeGuard, cast
 
 import orjson
 
@@ -858,7 +858,18 @@ _ECS_CONSTANTS: Mapping[tuple[str, int], tuple[tuple[str, FieldValue], ...]] = M
 def _add_ecs(fields: dict[str, FieldValue], context: ParseContext) -> None:
     channel = fields.get("winlog.channel")
     channel = channel if isinstance(channel, str) else None
-    code, labels, aliases, conversions, constants = _ecs_plan(channel, fields["winlog.event_id"])
+    plan = _ecs_plan(channel, fields["winlog.event_id"])
+    if plan.native is None:
+        _add_ecs_in_python(fields, context, plan)
+    else:
+        plan.native.apply(fields, context.hostname)
+
+
+def _add_ecs_in_python(
+    fields: dict[str, FieldValue], context: ParseContext, plan: "_EcsPlan"
+) -> None:
+    """The reference of `EcsPlan.apply` (native/src/ecs_plan.rs)."""
+    code, labels, aliases, conversions, constants, _ = plan
     fields["event.code"] = code
     provider = fields.get("winlog.provider_name")
     if provider is not None:
@@ -877,13 +888,15 @@ def _add_ecs(fields: dict[str, FieldValue], context: ParseContext) -> None:
     fields.update(constants)
 
 
-_EcsPlan = tuple[
-    str,
-    tuple[tuple[str, FieldValue], ...],
-    tuple[tuple[str, str], ...],
-    _FieldMap,
-    tuple[tuple[str, FieldValue], ...],
-]
+class _EcsPlan(NamedTuple):
+    """What `_add_ecs` adds for one channel and event id (see `_ecs_plan`)."""
+
+    code: str
+    labels: tuple[tuple[str, FieldValue], ...]
+    aliases: tuple[tuple[str, str], ...]
+    conversions: _FieldMap
+    constants: tuple[tuple[str, FieldValue], ...]
+    native: Any  # the same as the native module's `EcsPlan`; None without it
 
 
 @functools.lru_cache(maxsize=4096)
@@ -898,13 +911,15 @@ def _ecs_plan(channel: str | None, event_id: FieldValue) -> _EcsPlan:
     if channel:
         labels += (("event.dataset", channel_dataset(channel)),)
     key = (channel or "", event_id if isinstance(event_id, int) else -1)
-    return (
-        str(event_id),
-        labels,
-        _EVENT_DATA_ALIASES.get(key, ()),
-        _ECS_FROM_EVENT_DATA.get(key, ()),
-        _ECS_CONSTANTS.get(key, ()),
-    )
+    code = str(event_id)
+    aliases = _EVENT_DATA_ALIASES.get(key, ())
+    conversions = _ECS_FROM_EVENT_DATA.get(key, ())
+    constants = _ECS_CONSTANTS.get(key, ())
+    native = None
+    if _native is not None:
+        named = [(source, target, f, f.__name__) for source, target, f in conversions]
+        native = _native.EcsPlan(code, labels, aliases, named, constants)
+    return _EcsPlan(code, labels, aliases, conversions, constants, native)
 
 
 def _module(channel: str | None) -> str:

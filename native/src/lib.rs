@@ -9,11 +9,13 @@
 //! - `event_id`: event ids, the same BLAKE2b digest hashed with SIMD (`events/_event.py`).
 //! - `needle_set`: whether any of many literals occurs in a text, for the rule
 //!   predicates (`correlator/_matchers.py`).
+//! - `ecs_plan`: the ECS fields of a Windows event, added (`parsers/_windows.py`).
 //! - `rule_program`: rule bodies evaluated, their common parts without Python
 //!   (`correlator/_compile.py`).
 
 use pyo3::prelude::*;
 
+mod ecs_plan;
 mod event_id;
 mod evtx_record;
 mod literal_scan;
@@ -24,6 +26,7 @@ mod rule_program;
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<literal_scan::LiteralTables>()?;
     module.add_class::<evtx_record::EvtxRecordFlattener>()?;
+    module.add_class::<ecs_plan::EcsPlan>()?;
     module.add_class::<needle_set::NeedleSet>()?;
     module.add_class::<rule_program::RulePrograms>()?;
     module.add_function(wrap_pyfunction!(event_id::event_id, module)?)?;
