@@ -51,11 +51,11 @@ from canhgac.correlator._matchers import (
     field_predicate,
     keyword_predicate,
     keywords_containing,
-    native_module,
     string_shape,
     substring_search,
     with_surrounding_wildcards,
 )
+from canhgac.correlator._native_module import native_module
 from canhgac.correlator._prefilter import Anchor, anchor_clauses
 from canhgac.correlator._routing import (
     ROUTE_KEY_LIMIT,

@@ -30,7 +30,6 @@ Matching rules, as the Sigma specification and its common backends read them:
   compile, as the Sigma specification requires ("it must reject the rule").
 """
 
-import importlib
 import operator
 import re
 import sys
@@ -61,6 +60,7 @@ from sigma.types import (
 
 from canhgac.correlator._errors import RuleCompileError
 from canhgac.correlator._event_view import EventView
+from canhgac.correlator._native_module import native_module
 from canhgac.events import Scalar
 
 Predicate = Callable[[EventView], bool]
@@ -88,16 +88,8 @@ StringPart = str | SpecialChars
 # The reason of a rule skipped for an unfilled placeholder (a bundled one waits for config).
 PLACEHOLDER_WITHOUT_VALUES = "has no values"
 
-# The native module (native/, Rust), or None when it was not built (a machine without cargo).
-try:
-    _native: Any = importlib.import_module("canhgac._native")
-except ImportError:
-    _native = None
-
-
-def native_module() -> Any:
-    """The native module `canhgac._native`, or None when it was not built."""
-    return _native
+# The native module, or None when it was not built (a machine without cargo).
+_native: Any = native_module()
 
 
 class StringShape(NamedTuple):

@@ -56,6 +56,7 @@ from canhgac.correlator._matchers import (
     longest_literal,
     string_shape,
 )
+from canhgac.correlator._native_module import native_module
 from canhgac.correlator._routing import ConditionTree, union_of_each
 
 if TYPE_CHECKING:
@@ -64,10 +65,7 @@ if TYPE_CHECKING:
 _LOG = logging.getLogger(__name__)
 
 # The native module, or None when it was not built (a machine without cargo).
-try:
-    _native: Any = importlib.import_module("canhgac._native")
-except ImportError:
-    _native = None
+_native: Any = native_module()
 
 
 def literal_scanner() -> str:

@@ -18,7 +18,7 @@ a few dozen at most, whatever the number of rules), never work per rule.
 import itertools
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeGuard, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from sigma.conditions import (
     ConditionAND,
@@ -31,6 +31,7 @@ from sigma.conditions import (
 from sigma.types import SigmaBool, SigmaExpansion, SigmaNumber, SigmaString, SigmaType
 
 from canhgac.correlator._event_view import EVENT_DATA_PREFIX, EventView, scalar_text
+from canhgac.correlator._native_module import native_module
 
 # (field, lower-case text) pairs sorted by field then text; all must hold.
 RouteKey = tuple[tuple[str, str], ...]
@@ -54,6 +55,21 @@ def _is_tuple(value: object) -> TypeGuard[tuple[object, ...]]:
 
 
 _LOWERED = object()  # marks a key part that holds lowered texts
+
+
+def all_plain(values: Sequence[object]) -> bool:
+    """Whether each routing value stands for itself in the routing cache's key: a str,
+    an int, None or a tuple of str, of exactly those types (True and 1 are equal keys
+    but route apart). The reference of the native `plain_route_key`."""
+    return _PLAIN_TYPES.issuperset(map(type, values)) or (
+        # The usual exception: ECS lists (event.category) holding only text.
+        _PLAIN_OR_TUPLE.issuperset(map(type, values))
+        and _STR.issuperset(map(type, itertools.chain.from_iterable(filter(_is_tuple, values))))
+    )
+
+
+# The native module, or None when it was not built (a machine without cargo).
+_native: Any = native_module()
 _Item = TypeVar("_Item")
 
 
@@ -241,19 +257,21 @@ class RoutingIndex:
         (a str, int or tuple of str stands for its lowered texts; another value is
         replaced by its lowered texts after a marker, so that True and 1 differ)."""
         values: list[object] = list(map(view.fields.get, self._names))
-        for position, name in self._data_names:
-            if values[position] is None:
-                values[position] = view.get_value(name)
-        if not _PLAIN_TYPES.issuperset(map(type, values)) and not (
-            # The usual exception: ECS lists (event.category) holding only text.
-            _PLAIN_OR_TUPLE.issuperset(map(type, values))
-            and _STR.issuperset(map(type, itertools.chain.from_iterable(filter(_is_tuple, values))))
-        ):
-            for position, value in enumerate(values):
-                kind = value.__class__
-                if kind in _PLAIN_TYPES or (_is_tuple(value) and _STR.issuperset(map(type, value))):
-                    continue
-                values[position] = (_LOWERED, *view[self._names[position]])
+        if view.has_user_data():  # else nothing stands in for a missing value
+            for position, name in self._data_names:
+                if values[position] is None:
+                    values[position] = view.get_value(name)
+        if _native is not None:
+            plain: tuple[object, ...] | None = _native.plain_route_key(values)
+            if plain is not None:
+                return plain
+        elif all_plain(values):
+            return tuple(values)
+        for position, value in enumerate(values):
+            kind = value.__class__
+            if kind in _PLAIN_TYPES or (_is_tuple(value) and _STR.issuperset(map(type, value))):
+                continue
+            values[position] = (_LOWERED, *view[self._names[position]])
         return tuple(values)
 
     def route(self, view: EventView) -> Route | None:

@@ -10,6 +10,7 @@
 //! - `needle_set`: whether any of many literals occurs in a text, for the rule
 //!   predicates (`correlator/_matchers.py`).
 //! - `ecs_plan`: the ECS fields of a Windows event, added (`parsers/_windows.py`).
+//! - `route_key`: the routing cache's key for plain values (`correlator/_routing.py`).
 //! - `rule_program`: rule bodies evaluated, their common parts without Python
 //!   (`correlator/_compile.py`).
 
@@ -20,6 +21,7 @@ mod event_id;
 mod evtx_record;
 mod literal_scan;
 mod needle_set;
+mod route_key;
 mod rule_program;
 
 #[pymodule]
@@ -30,6 +32,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<needle_set::NeedleSet>()?;
     module.add_class::<rule_program::RulePrograms>()?;
     module.add_function(wrap_pyfunction!(event_id::event_id, module)?)?;
+    module.add_function(wrap_pyfunction!(route_key::plain_route_key, module)?)?;
     module.add_function(wrap_pyfunction!(
         literal_scan::lowered_text_for_python,
         module

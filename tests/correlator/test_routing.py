@@ -1,5 +1,6 @@
 """The routing index: which rules an event is tested against, and that it drops none."""
 
+import importlib
 import tempfile
 from pathlib import Path
 
@@ -8,8 +9,9 @@ from hypothesis import strategies as st
 
 from canhgac.correlator import Correlator, RuleSet
 from canhgac.correlator._event_view import EventView
-from canhgac.correlator._routing import RoutingIndex
+from canhgac.correlator._routing import RoutingIndex, all_plain
 from canhgac.events import FieldValue
+from tests.conftest import require_native
 from tests.correlator._events import SYSMON, event, load_inline, windows_event
 
 CHANNEL_KEY = ("winlog.channel", "security")
@@ -212,3 +214,44 @@ def test_a_user_data_value_routes_like_its_event_data_twin() -> None:
     assert index.route(EventView({"winlog.event_data.EventType": "SetValue"})) is not None
     assert index.route(EventView({"winlog.user_data.Op.EventType": "SetValue"})) is not None
     assert index.route(EventView({"winlog.user_data.Op.Other": "SetValue"})) is None
+
+
+# Routing values of every type an event may hold, and subclasses that must not pass for
+# their base type (a bool is an int; a str subclass may compare as it likes).
+_Text = type("Text", (str,), {})
+_Pair = type("Pair", (tuple,), {})
+_SCALARS = st.one_of(
+    st.text(max_size=3),
+    st.integers(-3, 3),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=False),
+    st.just(_Text("x")),
+)
+_ROUTING_VALUES = st.one_of(
+    _SCALARS,
+    st.lists(_SCALARS, max_size=3).map(tuple),
+    st.lists(st.text(max_size=2), max_size=2).map(lambda items: _Pair(items)),
+    st.lists(st.text(max_size=2), max_size=2),
+)
+
+
+@settings(max_examples=500)
+@given(values=st.lists(_ROUTING_VALUES, max_size=7))
+def test_the_native_routing_key_takes_exactly_the_plain_values(values: list[object]) -> None:
+    require_native()
+    key = importlib.import_module("canhgac._native").plain_route_key(list(values))
+    if all_plain(values):
+        assert key == tuple(values)
+        assert [type(part) for part in key] == [type(value) for value in values]
+    else:
+        assert key is None
+
+
+def test_subclasses_and_bools_are_not_plain_routing_values() -> None:
+    require_native()
+    plain_route_key = importlib.import_module("canhgac._native").plain_route_key
+    assert plain_route_key(["a", 1, None, ("b", "c"), ()]) == ("a", 1, None, ("b", "c"), ())
+    for odd in (True, _Text("x"), ("a", _Text("x")), ("a", 1), _Pair(("a",)), ["a"], 1.0):
+        assert plain_route_key(["a", odd]) is None, odd
+        assert not all_plain(["a", odd]), odd
