@@ -34,8 +34,10 @@ from sigma.types import (
     SigmaCasedString,
     SigmaCIDRExpression,
     SigmaCompareExpression,
+    SigmaExists,
     SigmaExpansion,
     SigmaFieldReference,
+    SigmaNull,
     SigmaRegularExpression,
     SigmaString,
     SigmaType,
@@ -51,11 +53,13 @@ from canhgac.correlator._matchers import (
     field_predicate,
     keyword_predicate,
     keywords_containing,
+    regex_of,
     string_shape,
     substring_search,
     with_surrounding_wildcards,
 )
 from canhgac.correlator._native_module import native_module
+from canhgac.correlator._native_regex import rust_regex
 from canhgac.correlator._prefilter import Anchor, anchor_clauses
 from canhgac.correlator._routing import (
     ROUTE_KEY_LIMIT,
@@ -92,7 +96,10 @@ Program = tuple[Any, ...]
 suffixes, needles) (the field's lower-case text equals, starts with, ends with or
 contains one of them), ("fieldref", field, other, kind) (the field's lower-case text
 equals, starts with, ends with or contains the other field's: kind "equals",
-"startswith", "endswith" or "contains"), or ("python", predicate) for any other part."""
+"startswith", "endswith" or "contains"), ("regex", field, pattern, predicate) (a text of
+the field, as it is, holds a match of the Rust `regex` pattern; `_native_regex`),
+("exists", field, expected) (Sigma's `exists`), ("null", field) (Sigma's `null`), or
+("python", predicate) for any other part."""
 
 
 def _python(predicate: Predicate) -> Program:
@@ -342,8 +349,20 @@ def _compile_or(args: list[ConditionTree]) -> _Test:
     return _any_of(tests + others)
 
 
-def _value_program(field: str, value: SigmaType) -> Program | None:
-    """The program of `field_predicate(field, value)`; None when only Python runs it."""
+def _value_program(field: str, value: SigmaType, predicate: Predicate) -> Program | None:
+    """The program of `predicate`, which is `field_predicate(field, value)`; None when
+    only Python runs it."""
+    if isinstance(value, SigmaRegularExpression):
+        pattern = rust_regex(regex_of(value))
+        return None if pattern is None else ("regex", field, pattern, predicate)
+    if isinstance(value, SigmaExists):
+        return ("exists", field, value.exists)
+    if isinstance(value, SigmaNull):
+        return ("null", field)
+    if isinstance(value, SigmaString) and not isinstance(value, SigmaCasedString):
+        shape = string_shape(value)
+        if shape is not None and shape.kind == "any":  # `*`: any text, even ""
+            return ("values", field, (), ("",), (), ())
     if isinstance(value, SigmaExpansion):
         shapes = [shape for item in value.values if (shape := _mergeable_shape(item))]
         if not shapes or len(shapes) != len(value.values):
@@ -373,7 +392,7 @@ def _value_program(field: str, value: SigmaType) -> Program | None:
 def _compile(tree: ConditionTree) -> _Test:
     if isinstance(tree, ConditionFieldEqualsValueExpression):
         predicate = field_predicate(tree.field, tree.value)
-        program = _value_program(sys.intern(tree.field), tree.value)
+        program = _value_program(sys.intern(tree.field), tree.value, predicate)
         return _Test(predicate, _value_cost(tree.value), program or _python(predicate))
     if isinstance(tree, ConditionValueExpression):
         cost = _COST_KEYWORD + _value_cost(tree.value)

@@ -247,7 +247,8 @@ def _bool_equals(field: str, expected: bool) -> Predicate:
     return predicate
 
 
-def _regex(value: SigmaRegularExpression) -> re.Pattern[str]:
+def regex_of(value: SigmaRegularExpression) -> re.Pattern[str]:
+    """The compiled Python regular expression of a `|re` value."""
     if value.regexp.contains_placeholder():
         names = ", ".join(f"%{p.name}%" for p in value.regexp.s if isinstance(p, Placeholder))
         raise RuleCompileError(
@@ -373,7 +374,7 @@ def field_predicate(field: str, value: SigmaType) -> Predicate:
         expected = value.exists
         return lambda view: view.has(field) is expected
     if isinstance(value, SigmaRegularExpression):
-        return _regex_search((field,), _regex(value))
+        return _regex_search((field,), regex_of(value))
     if isinstance(value, SigmaCIDRExpression):
         return _cidr(field, value)
     if isinstance(value, SigmaCompareExpression):
@@ -458,7 +459,7 @@ def keyword_predicate(value: SigmaType) -> Predicate:
     if isinstance(value, SigmaNumber) and not isinstance(value, SigmaTimestampPart):
         return keyword_predicate(SigmaString(str(value.number)))
     if isinstance(value, SigmaRegularExpression):
-        return _regex_search(KEYWORD_FIELDS, _regex(value))
+        return _regex_search(KEYWORD_FIELDS, regex_of(value))
     if isinstance(value, SigmaExpansion):
         return _any_of([keyword_predicate(item) for item in value.values])
     if isinstance(value, SigmaBool | SigmaNull):

@@ -4,10 +4,12 @@
 //! nested Python predicates, and beside each predicate a program, the same test as a
 //! small tree of tuples (see `_compile.Program`). Here a program's common parts run
 //! without Python: ANDs, ORs and NOTs, a field's lower-case text tested against equal
-//! values, prefixes, suffixes and substrings (most of SigmaHQ's tests), and against
-//! another field's (`fieldref`). Any other
-//! part (a regular expression, a wildcard pattern, numbers, keywords, ...) is a Python
-//! leaf: its own predicate, called with the event's view.
+//! values, prefixes, suffixes and substrings (most of SigmaHQ's tests), against
+//! another field's (`fieldref`), and a field's text as it is against a regular
+//! expression that means the same in Rust's `regex` crate (`_native_regex.py` writes
+//! it). Any other part (a case-insensitive regular expression, a wildcard pattern,
+//! numbers, keywords, ...) is a Python leaf: its own predicate, called with the event's
+//! view.
 //!
 //! A field's text is lower-cased here only where Rust lower-cases as Python's
 //! `str.lower()` does (`literal_scan::lowered_text`); other values are read through the
@@ -20,6 +22,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
+use regex::Regex;
 
 use crate::literal_scan::lowered_text;
 
@@ -137,6 +140,20 @@ enum Node {
         other: usize,
         relation: Relation,
     },
+    /// A text of the field, as it is (not lower-cased), holds a match.
+    Regex {
+        field: usize,
+        regex: Regex,
+    },
+    /// Whether the event has the field (Sigma's `exists`), equal to `expected`.
+    Exists {
+        field: usize,
+        expected: bool,
+    },
+    /// The field is missing or holds only None (Sigma's `null`).
+    Null {
+        field: usize,
+    },
     Python(Py<PyAny>),
 }
 
@@ -160,6 +177,8 @@ struct EventTexts<'a, 'py> {
     stand_ins: bool,
     names: &'a [Py<PyString>],
     read: Vec<(usize, Vec<String>)>,
+    /// The texts as they are, for the regular expressions (`EventView.texts`).
+    read_as_is: Vec<(usize, Vec<String>)>,
 }
 
 impl EventTexts<'_, '_> {
@@ -173,6 +192,59 @@ impl EventTexts<'_, '_> {
             }
         };
         Ok(&self.read[index].1)
+    }
+
+    fn texts_as_is(&mut self, field: usize) -> Result<&[String], Stop> {
+        let index = match self.read_as_is.iter().position(|(read, _)| *read == field) {
+            Some(index) => index,
+            None => {
+                let texts = self.read_field_as_is(field)?;
+                self.read_as_is.push((field, texts));
+                self.read_as_is.len() - 1
+            }
+        };
+        Ok(&self.read_as_is[index].1)
+    }
+
+    /// `EventView.has(name)`: the event holds the field, or a UserData stand-in does.
+    fn has(&self, field: usize) -> Result<bool, Stop> {
+        let name = self.names[field].bind(self.view.py());
+        if self.fields.contains(name)? {
+            return Ok(true);
+        }
+        if !self.stand_ins {
+            return Ok(false);
+        }
+        Ok(self.view.call_method1("has", (name,))?.is_truthy()?)
+    }
+
+    /// `not EventView.scalars(name)`: no value but None, nor a stand-in's.
+    fn is_null(&self, field: usize) -> Result<bool, Stop> {
+        let name = self.names[field].bind(self.view.py());
+        match self.fields.get_item(name)? {
+            Some(value) if !value.is_none() && !value.is_instance_of::<PyTuple>() => Ok(false),
+            None if !self.stand_ins => Ok(true),
+            Some(value) if value.is_none() && !self.stand_ins => Ok(true),
+            _ => Ok(self.view.call_method1("scalars", (name,))?.len()? == 0),
+        }
+    }
+
+    /// The field's values as text, as `EventView.texts(name)` gives them.
+    fn read_field_as_is(&self, field: usize) -> Result<Vec<String>, Stop> {
+        let name = self.names[field].bind(self.view.py());
+        let value = self.fields.get_item(name)?;
+        let texts = match value {
+            Some(value) if value.is_exact_instance_of::<PyString>() => {
+                let text = value.cast::<PyString>().map_err(PyErr::from)?;
+                return Ok(vec![text
+                    .to_str()
+                    .map_err(|_| Stop::Unreadable)?
+                    .to_owned()]);
+            }
+            None if !self.stand_ins => return Ok(Vec::new()),
+            _ => self.view.call_method1("texts", (name,))?,
+        };
+        strings(&texts)
     }
 
     /// The field's values as lower-case text, as `EventView[name]` gives them.
@@ -193,15 +265,19 @@ impl EventTexts<'_, '_> {
             None if !self.stand_ins => return Ok(Vec::new()),
             None => {}
         }
-        let lowered = self.view.get_item(name)?;
-        let lowered = lowered.cast::<PyTuple>().map_err(PyErr::from)?;
-        let mut texts = Vec::with_capacity(lowered.len());
-        for text in lowered.iter() {
-            let text = text.cast::<PyString>().map_err(PyErr::from)?;
-            texts.push(text.to_str().map_err(|_| Stop::Unreadable)?.to_owned());
-        }
-        Ok(texts)
+        strings(&self.view.get_item(name)?)
     }
+}
+
+/// A tuple of str from the view, as Rust strings.
+fn strings(texts: &Bound<'_, PyAny>) -> Result<Vec<String>, Stop> {
+    let texts = texts.cast::<PyTuple>().map_err(PyErr::from)?;
+    let mut read = Vec::with_capacity(texts.len());
+    for text in texts.iter() {
+        let text = text.cast::<PyString>().map_err(PyErr::from)?;
+        read.push(text.to_str().map_err(|_| Stop::Unreadable)?.to_owned());
+    }
+    Ok(read)
 }
 
 impl Node {
@@ -239,6 +315,12 @@ impl Node {
                         .any(|reference| relation.holds(text, reference))
                 }))
             }
+            Node::Regex { field, regex } => {
+                let texts = event.texts_as_is(*field)?;
+                Ok(texts.iter().any(|text| regex.is_match(text)))
+            }
+            Node::Exists { field, expected } => Ok(event.has(*field)? == *expected),
+            Node::Null { field } => event.is_null(*field),
             Node::Python(predicate) => {
                 let answer = predicate.bind(event.view.py()).call1((event.view,))?;
                 Ok(answer.is_truthy()?)
@@ -250,7 +332,11 @@ impl Node {
         match self {
             Node::All(parts) | Node::Any(parts) => parts.iter().all(Node::is_native),
             Node::Not(part) => part.is_native(),
-            Node::Values(_) | Node::FieldReference { .. } => true,
+            Node::Values(_)
+            | Node::FieldReference { .. }
+            | Node::Regex { .. }
+            | Node::Exists { .. }
+            | Node::Null { .. } => true,
             Node::Python(_) => false,
         }
     }
@@ -280,7 +366,8 @@ fn parse_parts(spec: &Bound<'_, PyAny>, names: &mut FieldNames) -> PyResult<Vec<
 
 /// A program from its tuples: ("all", parts), ("any", parts), ("not", part),
 /// ("values", field, equals, prefixes, suffixes, needles), ("fieldref", field, other,
-/// kind) or ("python", predicate).
+/// kind), ("regex", field, pattern, predicate), ("exists", field, expected),
+/// ("null", field) or ("python", predicate).
 fn parse(spec: &Bound<'_, PyAny>, names: &mut FieldNames) -> PyResult<Node> {
     let spec = spec.cast::<PyTuple>()?;
     let kind: String = spec.get_item(0)?.extract()?;
@@ -323,6 +410,31 @@ fn parse(spec: &Bound<'_, PyAny>, names: &mut FieldNames) -> PyResult<Node> {
                 field: names.number(spec.py(), field),
                 other: names.number(spec.py(), other),
                 relation,
+            })
+        }
+        "regex" => {
+            let (_, field, pattern, predicate): (String, String, String, Py<PyAny>) =
+                spec.extract()?;
+            // A pattern Rust will not build (too large, say) stays with Python.
+            Ok(match Regex::new(&pattern) {
+                Ok(regex) => Node::Regex {
+                    field: names.number(spec.py(), field),
+                    regex,
+                },
+                Err(_) => Node::Python(predicate),
+            })
+        }
+        "exists" => {
+            let (_, field, expected): (String, String, bool) = spec.extract()?;
+            Ok(Node::Exists {
+                field: names.number(spec.py(), field),
+                expected,
+            })
+        }
+        "null" => {
+            let (_, field): (String, String) = spec.extract()?;
+            Ok(Node::Null {
+                field: names.number(spec.py(), field),
             })
         }
         "python" => Ok(Node::Python(spec.get_item(1)?.unbind())),
@@ -404,6 +516,7 @@ impl RulePrograms {
             stand_ins,
             names: &self.names,
             read: Vec::new(),
+            read_as_is: Vec::new(),
         };
         let mut matched = Vec::new();
         for position in positions {
@@ -428,6 +541,7 @@ impl RulePrograms {
             stand_ins,
             names: &self.names,
             read: Vec::new(),
+            read_as_is: Vec::new(),
         };
         self.evaluate(position, &mut event)
     }

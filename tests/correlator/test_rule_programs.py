@@ -41,7 +41,8 @@ def _selection(draw: st.DrawFn) -> dict[str, Any]:
     """One Sigma selection: a few field tests, ANDed, each value list ORed."""
     selection: dict[str, Any] = {}
     for field in draw(st.lists(st.sampled_from(FIELDS), min_size=1, max_size=2, unique=True)):
-        kind = draw(st.sampled_from(["strings", "strings", "plain", "fieldref", "number", "re"]))
+        kinds = ["strings", "strings", "plain", "fieldref", "number", "re", "exists", "null", "*"]
+        kind = draw(st.sampled_from(kinds))
         if kind == "plain":  # long lists of plain values: the native side looks them up
             selection[field] = draw(st.lists(_text, min_size=4, max_size=12))
         elif kind == "strings":
@@ -56,8 +57,15 @@ def _selection(draw: st.DrawFn) -> dict[str, Any]:
             selection[f"{field}|fieldref{affix}"] = other
         elif kind == "number":
             selection[field] = draw(st.integers(0, 20))
+        elif kind == "exists":
+            selection[field + "|exists"] = draw(st.booleans())
+        elif kind == "null":
+            selection[field] = None
+        elif kind == "*":
+            selection[field] = "*"
         else:
-            selection[field + "|re"] = draw(st.sampled_from(["^a", "b$", "k.1", "(?i)đ"]))
+            patterns = ["^a", "b$", "k.1", "(?i)đ", "\\d+", "\\s\\w", "[^a-c]$", "^$"]
+            selection[field + "|re"] = draw(st.sampled_from(patterns))
     return selection
 
 
