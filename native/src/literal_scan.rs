@@ -15,10 +15,15 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use aho_corasick::AhoCorasick;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
+
+/// Equal values up to this many bytes are looked up without allocating.
+const EQUAL_BUFFER: usize = 256;
 
 /// Numbers selected by a scanned anchor: where it occurs anywhere in a value, at the
 /// value's start, at its end.
@@ -31,7 +36,7 @@ struct Scanned {
 /// One field's anchors: equal values by text, the others in one automaton.
 struct FieldTable {
     name: Py<PyString>,
-    equals: HashMap<String, Vec<i64>>,
+    equals: FxHashMap<String, Vec<i64>>,
     automaton: Option<AhoCorasick>,
     scanned: Vec<Scanned>,
     /// Every anchor is ASCII: the automaton ignores ASCII case, and the event's text is
@@ -113,7 +118,7 @@ type AnchorSpec = (String, String, i64);
 
 impl FieldTable {
     fn build(py: Python<'_>, name: &str, anchors: Vec<AnchorSpec>) -> PyResult<Self> {
-        let mut equals: HashMap<String, Vec<i64>> = HashMap::new();
+        let mut equals: FxHashMap<String, Vec<i64>> = FxHashMap::default();
         let mut texts: Vec<String> = Vec::new();
         let mut scanned: Vec<Scanned> = Vec::new();
         let mut by_text: HashMap<String, usize> = HashMap::new();
@@ -176,7 +181,7 @@ impl FieldTable {
 pub struct LiteralTables {
     fields: Vec<FieldTable>,
     always: Vec<u32>,
-    further: HashMap<u32, Vec<u32>>,
+    further: FxHashMap<u32, Vec<u32>>,
     /// One more than the largest rule position, and than the largest clause id.
     rule_slots: usize,
     clause_slots: usize,
@@ -208,7 +213,7 @@ impl LiteralTables {
     fn scan_unlowered(table: &FieldTable, text: &str, hits: &mut Hits) -> bool {
         if text.is_ascii() {
             if text.len() <= table.longest_equal {
-                if let Some(numbers) = table.equals.get(&text.to_ascii_lowercase()) {
+                if let Some(numbers) = Self::equal_numbers(table, text) {
                     hits.add(numbers);
                 }
             }
@@ -217,6 +222,19 @@ impl LiteralTables {
         }
         Self::scan_automaton(table, text, hits);
         true
+    }
+
+    /// The numbers of the equal value that ASCII `text`, lower-cased, is.
+    fn equal_numbers<'a>(table: &'a FieldTable, text: &str) -> Option<&'a Vec<i64>> {
+        if text.len() > EQUAL_BUFFER {
+            return table.equals.get(&text.to_ascii_lowercase());
+        }
+        // Lower-cased in a buffer on the stack: no allocation per field and event.
+        let mut buffer = [0u8; EQUAL_BUFFER];
+        let lowered = &mut buffer[..text.len()];
+        lowered.copy_from_slice(text.as_bytes());
+        lowered.make_ascii_lowercase();
+        table.equals.get(std::str::from_utf8(lowered).ok()?)
     }
 
     fn scan_automaton(table: &FieldTable, text: &str, hits: &mut Hits) {
@@ -253,7 +271,7 @@ impl LiteralTables {
         for (name, anchors) in fields {
             tables.push(FieldTable::build(py, &name, anchors)?);
         }
-        let further: HashMap<u32, Vec<u32>> = further
+        let further: FxHashMap<u32, Vec<u32>> = further
             .into_iter()
             .map(|(position, numbers)| {
                 let ids = numbers.iter().map(|n| n.unsigned_abs() as u32).collect();

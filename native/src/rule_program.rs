@@ -16,20 +16,21 @@
 //! view, as the Python predicates read them. A text with lone surrogates has no UTF-8
 //! form: the whole rule is then evaluated by its Python predicate, the reference.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 use regex::Regex;
+use rustc_hash::FxHashSet;
 
 use crate::literal_scan::lowered_text;
 
 /// Equal values: a few compared one by one, more looked up.
 enum Equals {
     Few(Vec<String>),
-    Many(HashSet<String>),
+    Many(FxHashSet<String>),
 }
 
 impl Equals {
