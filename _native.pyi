@@ -45,6 +45,13 @@ class RulePrograms:
         fields: Mapping[str, FieldValue],
         stand_ins: bool,
     ) -> list[int]: ...
+    def select_matching(
+        self,
+        tables: LiteralTables,
+        view: Mapping[str, tuple[str, ...]],
+        fields: Mapping[str, FieldValue],
+        stand_ins: bool,
+    ) -> list[int]: ...
     def matches(
         self,
         position: int,

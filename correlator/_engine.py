@@ -112,13 +112,18 @@ class _EventFacts(NamedTuple):
     @classmethod
     def of(cls, event: Event) -> "_EventFacts":
         fields = event.fields
+        system = fields.get("labels.system")
+        organization = fields.get("organization.name")
         return cls(  # positional: keywords make a NamedTuple nearly twice as dear
             event.timestamp,
             (event.id,),
             alert_id_part(event.id),
             _key_entities(event),
-            _first_text(fields.get("labels.system")),
-            _first_text(fields.get("organization.name")),
+            # Text or nothing, the usual values, without a call.
+            system if system is None or system.__class__ is str else _first_text(system),
+            organization
+            if organization is None or organization.__class__ is str
+            else _first_text(organization),
         )
 
 
@@ -334,15 +339,20 @@ class Correlator:
             if route is None:
                 continue
             prefilter = self._note_route(route, layout, layout_number)
-            candidates = route.positions if prefilter is None else prefilter.select(view)
             self._routed_events += 1
-            if self._routed_events % TIMING_SAMPLE:
-                if programs is not None and fields.__class__ is dict:
-                    matched = programs.matching(candidates, view, fields, view.has_user_data())
-                else:
-                    matched = [position for position in candidates if bodies[position](view)]
-            else:
+            tables = None if prefilter is None else prefilter.native_tables
+            if not self._routed_events % TIMING_SAMPLE:
+                candidates = route.positions if prefilter is None else prefilter.select(view)
                 matched = self._timed_matches(route, candidates, view)
+            elif programs is None or fields.__class__ is not dict:
+                candidates = route.positions if prefilter is None else prefilter.select(view)
+                matched = [position for position in candidates if bodies[position](view)]
+            elif tables is not None:
+                # One native call: the prefilter's selection, then its evaluation.
+                matched = programs.select_matching(tables, view, fields, bool(user_data))
+            else:
+                candidates = route.positions if prefilter is None else prefilter.select(view)
+                matched = programs.matching(candidates, view, fields, bool(user_data))
             if not matched:
                 continue
             # What every alert on this event says of it, worked out once.

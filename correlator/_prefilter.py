@@ -359,6 +359,12 @@ class Prefilter:
         self._fields: tuple[tuple[str, Mapping[str, frozenset[int]], Any], ...] | None = None
         self._native = _native_tables(self._anchors, always, extras)
 
+    @property
+    def native_tables(self) -> "LiteralTables | None":
+        """The native scan's tables (None without the native module), for the native
+        evaluator's `select_matching`."""
+        return self._native
+
     def select(self, view: EventView) -> list[int]:
         """Positions (ascending) of the rules that may match this event."""
         if self._native is not None and view.fields.__class__ is dict:

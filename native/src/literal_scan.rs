@@ -311,6 +311,18 @@ impl LiteralTables {
         fields: &Bound<'_, PyDict>,
         stand_ins: bool,
     ) -> PyResult<Vec<u32>> {
+        self.selected(view, fields, stand_ins)
+    }
+}
+
+impl LiteralTables {
+    /// `select`, for the native evaluator (`RulePrograms.select_matching`).
+    pub(crate) fn selected(
+        &self,
+        view: &Bound<'_, PyAny>,
+        fields: &Bound<'_, PyDict>,
+        stand_ins: bool,
+    ) -> PyResult<Vec<u32>> {
         let mut hits = Hits {
             rules: BitSet::with_capacity(self.rule_slots),
             clauses: BitSet::with_capacity(self.clause_slots),

@@ -25,7 +25,7 @@ use pyo3::types::{PyDict, PyString, PyTuple};
 use regex::Regex;
 use rustc_hash::FxHashSet;
 
-use crate::literal_scan::lowered_text;
+use crate::literal_scan::{lowered_text, LiteralTables};
 
 /// Equal values: a few compared one by one, more looked up.
 enum Equals {
@@ -526,6 +526,20 @@ impl RulePrograms {
             }
         }
         Ok(matched)
+    }
+
+    /// `matching` over the rules `tables` selects for the event (its
+    /// `LiteralTables.select`), in one call.
+    fn select_matching(
+        &self,
+        tables: &Bound<'_, LiteralTables>,
+        view: &Bound<'_, PyAny>,
+        fields: &Bound<'_, PyDict>,
+        stand_ins: bool,
+    ) -> PyResult<Vec<usize>> {
+        let selected = tables.get().selected(view, fields, stand_ins)?;
+        let positions = selected.into_iter().map(|position| position as usize);
+        self.matching(positions.collect(), view, fields, stand_ins)
     }
 
     /// Whether the rule at `position` matches the event (see `matching`).
