@@ -177,34 +177,28 @@ struct EventTexts<'a, 'py> {
     fields: &'a Bound<'py, PyDict>,
     stand_ins: bool,
     names: &'a [Py<PyString>],
-    read: Vec<(usize, Vec<String>)>,
-    /// The texts as they are, for the regular expressions (`EventView.texts`).
-    read_as_is: Vec<(usize, Vec<String>)>,
+    /// Texts read so far, by (field, as they are).
+    read: Vec<((usize, bool), Vec<String>)>,
 }
 
 impl EventTexts<'_, '_> {
-    fn texts(&mut self, field: usize) -> Result<&[String], Stop> {
-        let index = match self.read.iter().position(|(read, _)| *read == field) {
+    /// The field's lower-case texts (`EventView[name]`), or with `as_is` its texts as
+    /// they are (`EventView.texts(name)`), read once per event.
+    fn texts(&mut self, field: usize, as_is: bool) -> Result<&[String], Stop> {
+        let key = (field, as_is);
+        let index = match self.read.iter().position(|(read, _)| *read == key) {
             Some(index) => index,
             None => {
-                let texts = self.read_field(field)?;
-                self.read.push((field, texts));
+                let texts = if as_is {
+                    self.read_field_as_is(field)?
+                } else {
+                    self.read_field(field)?
+                };
+                self.read.push((key, texts));
                 self.read.len() - 1
             }
         };
         Ok(&self.read[index].1)
-    }
-
-    fn texts_as_is(&mut self, field: usize) -> Result<&[String], Stop> {
-        let index = match self.read_as_is.iter().position(|(read, _)| *read == field) {
-            Some(index) => index,
-            None => {
-                let texts = self.read_field_as_is(field)?;
-                self.read_as_is.push((field, texts));
-                self.read_as_is.len() - 1
-            }
-        };
-        Ok(&self.read_as_is[index].1)
     }
 
     /// `EventView.has(name)`: the event holds the field, or a UserData stand-in does.
@@ -301,15 +295,15 @@ impl Node {
                 Ok(false)
             }
             Node::Not(part) => Ok(!part.evaluate(event)?),
-            Node::Values(values) => Ok(values.matches(event.texts(values.field)?)),
+            Node::Values(values) => Ok(values.matches(event.texts(values.field, false)?)),
             Node::FieldReference {
                 field,
                 other,
                 relation,
             } => {
                 // Read apart, then compared: both borrow the event's texts.
-                let references = event.texts(*other)?.to_vec();
-                let texts = event.texts(*field)?;
+                let references = event.texts(*other, false)?.to_vec();
+                let texts = event.texts(*field, false)?;
                 Ok(texts.iter().any(|text| {
                     references
                         .iter()
@@ -317,7 +311,7 @@ impl Node {
                 }))
             }
             Node::Regex { field, regex } => {
-                let texts = event.texts_as_is(*field)?;
+                let texts = event.texts(*field, true)?;
                 Ok(texts.iter().any(|text| regex.is_match(text)))
             }
             Node::Exists { field, expected } => Ok(event.has(*field)? == *expected),
@@ -517,7 +511,6 @@ impl RulePrograms {
             stand_ins,
             names: &self.names,
             read: Vec::new(),
-            read_as_is: Vec::new(),
         };
         let mut matched = Vec::new();
         for position in positions {
@@ -556,7 +549,6 @@ impl RulePrograms {
             stand_ins,
             names: &self.names,
             read: Vec::new(),
-            read_as_is: Vec::new(),
         };
         self.evaluate(position, &mut event)
     }
