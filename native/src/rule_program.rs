@@ -454,6 +454,22 @@ pub struct RulePrograms {
 }
 
 impl RulePrograms {
+    /// An event to evaluate, its texts not read yet.
+    fn event<'a, 'py>(
+        &'a self,
+        view: &'a Bound<'py, PyAny>,
+        fields: &'a Bound<'py, PyDict>,
+        stand_ins: bool,
+    ) -> EventTexts<'a, 'py> {
+        EventTexts {
+            view,
+            fields,
+            stand_ins,
+            names: &self.names,
+            read: Vec::new(),
+        }
+    }
+
     fn evaluate(&self, position: usize, event: &mut EventTexts<'_, '_>) -> PyResult<bool> {
         let program = self.programs.get(position).ok_or_else(|| {
             PyValueError::new_err(format!("RulePrograms: no rule at position {position}"))
@@ -505,13 +521,7 @@ impl RulePrograms {
         fields: &Bound<'_, PyDict>,
         stand_ins: bool,
     ) -> PyResult<Vec<usize>> {
-        let mut event = EventTexts {
-            view,
-            fields,
-            stand_ins,
-            names: &self.names,
-            read: Vec::new(),
-        };
+        let mut event = self.event(view, fields, stand_ins);
         let mut matched = Vec::new();
         for position in positions {
             if self.evaluate(position, &mut event)? {
@@ -543,13 +553,7 @@ impl RulePrograms {
         fields: &Bound<'_, PyDict>,
         stand_ins: bool,
     ) -> PyResult<bool> {
-        let mut event = EventTexts {
-            view,
-            fields,
-            stand_ins,
-            names: &self.names,
-            read: Vec::new(),
-        };
+        let mut event = self.event(view, fields, stand_ins);
         self.evaluate(position, &mut event)
     }
 
