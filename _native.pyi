@@ -32,8 +32,7 @@ class NeedleSet:
     def __init__(self, needles: list[str], ascii_case_insensitive: bool) -> None: ...
     def found_in(self, text: str) -> bool | None: ...
 
-# ("all", parts) | ("any", parts) | ("not", part) | ("python", predicate)
-# | ("values", field, equals, prefixes, suffixes, needles): see correlator/_compile.py
+# A rule body's program: tuples, see `Program` in correlator/_compile.py.
 _Program = tuple[Any, ...]
 
 class RulePrograms:

@@ -51,6 +51,7 @@ from canhgac.correlator._matchers import (
     Predicate,
     StringShape,
     field_predicate,
+    field_reference_kind,
     keyword_predicate,
     keywords_containing,
     regex_of,
@@ -363,30 +364,17 @@ def _value_program(field: str, value: SigmaType, predicate: Predicate) -> Progra
         shape = string_shape(value)
         if shape is not None and shape.kind == "any":  # `*`: any text, even ""
             return ("values", field, (), ("",), (), ())
-    if isinstance(value, SigmaExpansion):
-        shapes = [shape for item in value.values if (shape := _mergeable_shape(item))]
-        if not shapes or len(shapes) != len(value.values):
-            return None
-        values = _FieldValues(set(), set(), set(), [])
-        for shape in shapes:
-            values.add(shape)
-        return values.program(field)
     if isinstance(value, SigmaFieldReference):
-        # As `_field_reference` reads the flags.
-        if value.starts_with and value.ends_with:
-            kind = "contains"
-        elif value.starts_with:
-            kind = "startswith"
-        elif value.ends_with:
-            kind = "endswith"
-        else:
-            kind = "equals"
-        return ("fieldref", field, sys.intern(value.field), kind)
-    if (shape := _mergeable_shape(value)) is not None:
-        values = _FieldValues(set(), set(), set(), [])
+        return ("fieldref", field, sys.intern(value.field), field_reference_kind(value))
+    # Plain, affix and substring values, alone or as alternatives (`windash`, ...).
+    items = value.values if isinstance(value, SigmaExpansion) else [value]
+    shapes = [shape for item in items if (shape := _mergeable_shape(item))]
+    if not shapes or len(shapes) != len(items):
+        return None
+    values = _FieldValues(set(), set(), set(), [])
+    for shape in shapes:
         values.add(shape)
-        return values.program(field)
-    return None
+    return values.program(field)
 
 
 def _compile(tree: ConditionTree) -> _Test:

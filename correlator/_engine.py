@@ -340,19 +340,20 @@ class Correlator:
                 continue
             prefilter = self._note_route(route, layout, layout_number)
             self._routed_events += 1
+            sampled = not self._routed_events % TIMING_SAMPLE
+            native = None if fields.__class__ is not dict else programs
             tables = None if prefilter is None else prefilter.native_tables
-            if not self._routed_events % TIMING_SAMPLE:
-                candidates = route.positions if prefilter is None else prefilter.select(view)
-                matched = self._timed_matches(route, candidates, view)
-            elif programs is None or fields.__class__ is not dict:
-                candidates = route.positions if prefilter is None else prefilter.select(view)
-                matched = [position for position in candidates if bodies[position](view)]
-            elif tables is not None:
+            if native is not None and tables is not None and not sampled:
                 # One native call: the prefilter's selection, then its evaluation.
-                matched = programs.select_matching(tables, view, fields, bool(user_data))
+                matched = native.select_matching(tables, view, fields, bool(user_data))
             else:
                 candidates = route.positions if prefilter is None else prefilter.select(view)
-                matched = programs.matching(candidates, view, fields, bool(user_data))
+                if sampled:
+                    matched = self._timed_matches(route, candidates, view)
+                elif native is not None:
+                    matched = native.matching(candidates, view, fields, bool(user_data))
+                else:
+                    matched = [position for position in candidates if bodies[position](view)]
             if not matched:
                 continue
             # What every alert on this event says of it, worked out once.

@@ -320,17 +320,28 @@ def _compare(field: str, value: SigmaCompareExpression) -> Predicate:
     return predicate
 
 
+# How a field's lower-case text relates to the referenced field's, by kind.
+_RELATIONS: dict[str, Callable[[str, str], bool]] = {
+    "contains": operator.contains,
+    "startswith": str.startswith,
+    "endswith": str.endswith,
+    "equals": operator.eq,
+}
+
+
+def field_reference_kind(value: SigmaFieldReference) -> str:
+    """How `|fieldref` compares, with the affix modifiers it came with: "contains",
+    "startswith", "endswith" or "equals"."""
+    if value.starts_with and value.ends_with:
+        return "contains"
+    if value.starts_with:
+        return "startswith"
+    return "endswith" if value.ends_with else "equals"
+
+
 def _field_reference(field: str, value: SigmaFieldReference) -> Predicate:
     other = value.field
-    test: Callable[[str, str], bool]
-    if value.starts_with and value.ends_with:
-        test = operator.contains
-    elif value.starts_with:
-        test = str.startswith
-    elif value.ends_with:
-        test = str.endswith
-    else:
-        test = operator.eq
+    test = _RELATIONS[field_reference_kind(value)]
 
     def predicate(view: EventView) -> bool:
         references = view[other]

@@ -56,6 +56,9 @@ def _is_tuple(value: object) -> TypeGuard[tuple[object, ...]]:
 
 _LOWERED = object()  # marks a key part that holds lowered texts
 
+# The native module, or None when it was not built (a machine without cargo).
+_native: Any = native_module()
+
 
 def all_plain(values: Sequence[object]) -> bool:
     """Whether each routing value stands for itself in the routing cache's key: a str,
@@ -68,8 +71,6 @@ def all_plain(values: Sequence[object]) -> bool:
     )
 
 
-# The native module, or None when it was not built (a machine without cargo).
-_native: Any = native_module()
 _Item = TypeVar("_Item")
 
 

@@ -73,23 +73,23 @@ pub fn is_python_space(character: char) -> bool {
     )
 }
 
-/// The value read as `_clean` reads it: Some(cleaned text) or None (nothing there), or
-/// Err(()) when Python must read it (not a str, or a str without a UTF-8 form).
-fn cleaned<'a>(value: &'a Bound<'_, PyAny>) -> Result<Option<&'a str>, ()> {
+/// The text of an exact str; Err(()) when Python must read the value (anything else,
+/// or a str without a UTF-8 form).
+fn exact_text<'a>(value: &'a Bound<'_, PyAny>) -> Result<&'a str, ()> {
     if !value.is_exact_instance_of::<PyString>() {
         return Err(());
     }
-    let text = value
+    value
         .cast::<PyString>()
         .map_err(|_| ())?
         .to_str()
-        .map_err(|_| ())?;
+        .map_err(|_| ())
+}
+
+/// The text as `_clean` leaves it: stripped, None for "" and "-".
+fn cleaned(text: &str) -> Option<&str> {
     let text = text.trim_matches(is_python_space);
-    Ok(if text.is_empty() || text == "-" {
-        None
-    } else {
-        Some(text)
-    })
+    (!text.is_empty() && text != "-").then_some(text)
 }
 
 /// A plain decimal or `0x` hex number that fits an i64 (else None: Python reads it).
@@ -121,7 +121,7 @@ impl Step {
             let found = if value.is_exact_instance_of::<PyInt>() {
                 value.extract::<i64>().map_err(|_| ())?
             } else {
-                match cleaned(value)? {
+                match cleaned(exact_text(value)?) {
                     None => return Ok(None),
                     Some(cleaned) => plain_number(cleaned).ok_or(())?,
                 }
@@ -133,21 +133,14 @@ impl Step {
             Conversion::Port => number(|found| 0 < found && found <= 0xFFFF),
             Conversion::Python => Err(()),
             conversion => {
-                let Some(cleaned) = cleaned(value)? else {
+                let whole = exact_text(value)?;
+                let Some(cleaned) = cleaned(whole) else {
                     return Ok(None);
                 };
                 Ok(match conversion {
-                    Conversion::Text => {
-                        // The value itself when there was nothing to strip.
-                        let same = value
-                            .cast::<PyString>()
-                            .map_err(|_| ())?
-                            .to_str()
-                            .map_err(|_| ())?
-                            .len()
-                            == cleaned.len();
-                        Some(if same { value.clone() } else { text(cleaned) })
-                    }
+                    // The value itself when there was nothing to strip.
+                    Conversion::Text if cleaned.len() == whole.len() => Some(value.clone()),
+                    Conversion::Text => Some(text(cleaned)),
                     Conversion::BaseName => {
                         let name = after_last(after_last(cleaned, '\\'), '/');
                         (!name.is_empty()).then(|| text(name))

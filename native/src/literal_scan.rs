@@ -188,13 +188,8 @@ pub struct LiteralTables {
 }
 
 impl LiteralTables {
-    /// Marks what `text` hits in one field's tables. `ascii_raw`: `text` is the event's
-    /// own ASCII value, not lower-cased yet.
-    fn scan(table: &FieldTable, text: &str, ascii_raw: bool, hits: &mut Hits) {
-        if ascii_raw {
-            // For ASCII text this is Python's str.lower(), which the anchors went through.
-            return Self::scan(table, &text.to_ascii_lowercase(), false, hits);
-        }
+    /// Marks what lower-case `text` hits in one field's tables.
+    fn scan(table: &FieldTable, text: &str, hits: &mut Hits) {
         if let Some(numbers) = table.equals.get(text) {
             hits.add(numbers);
         }
@@ -337,12 +332,8 @@ impl LiteralTables {
                         if table.ascii && Self::scan_unlowered(table, text, &mut hits) {
                             continue;
                         }
-                        if text.is_ascii() {
-                            Self::scan(table, text, true, &mut hits);
-                            continue;
-                        }
                         if let Some(lowered) = lowered_text(text) {
-                            Self::scan(table, &lowered, false, &mut hits);
+                            Self::scan(table, &lowered, &mut hits);
                             continue;
                         }
                     }
@@ -354,7 +345,7 @@ impl LiteralTables {
             for text in lowered.cast::<PyTuple>()?.iter() {
                 // Lone surrogates (never in an anchor) read as U+FFFD: no hit is lost.
                 let text = text.cast::<PyString>()?.to_string_lossy();
-                Self::scan(table, &text, false, &mut hits);
+                Self::scan(table, &text, &mut hits);
             }
         }
         for &position in &self.always {
@@ -390,6 +381,9 @@ fn lowers_alike(character: char) -> bool {
 /// `text.lower()` as Python gives it, computed here when every character lowers alike
 /// (`lowers_alike`); None for other text, which Python lower-cases.
 pub fn lowered_text(text: &str) -> Option<String> {
+    if text.is_ascii() {
+        return Some(text.to_ascii_lowercase()); // the same, and cheaper
+    }
     text.chars().all(lowers_alike).then(|| text.to_lowercase())
 }
 

@@ -249,9 +249,6 @@ impl EventTexts<'_, '_> {
             Some(value) => {
                 if let Ok(text) = value.cast::<PyString>() {
                     let text = text.to_str().map_err(|_| Stop::Unreadable)?;
-                    if text.is_ascii() {
-                        return Ok(vec![text.to_ascii_lowercase()]);
-                    }
                     if let Some(lowered) = lowered_text(text) {
                         return Ok(vec![lowered]);
                     }
@@ -262,6 +259,11 @@ impl EventTexts<'_, '_> {
         }
         strings(&self.view.get_item(name)?)
     }
+}
+
+/// The answer of a Python predicate for the event's view.
+fn asked(predicate: &Py<PyAny>, view: &Bound<'_, PyAny>) -> PyResult<bool> {
+    predicate.bind(view.py()).call1((view,))?.is_truthy()
 }
 
 /// A tuple of str from the view, as Rust strings.
@@ -316,10 +318,7 @@ impl Node {
             }
             Node::Exists { field, expected } => Ok(event.has(*field)? == *expected),
             Node::Null { field } => event.is_null(*field),
-            Node::Python(predicate) => {
-                let answer = predicate.bind(event.view.py()).call1((event.view,))?;
-                Ok(answer.is_truthy()?)
-            }
+            Node::Python(predicate) => Ok(asked(predicate, event.view)?),
         }
     }
 
@@ -477,13 +476,7 @@ impl RulePrograms {
         match program.node.evaluate(event) {
             Ok(answer) => Ok(answer),
             Err(Stop::Error(error)) => Err(error),
-            Err(Stop::Unreadable) => {
-                let answer = program
-                    .predicate
-                    .bind(event.view.py())
-                    .call1((event.view,))?;
-                answer.is_truthy()
-            }
+            Err(Stop::Unreadable) => asked(&program.predicate, event.view),
         }
     }
 }
