@@ -8,7 +8,7 @@ the evidence events and the time.
 
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from canhgac.correlator import Alert
@@ -115,7 +115,7 @@ class RuleTuning:
                 suppressed[alert.rule_id] = suppressed.get(alert.rule_id, 0) + 1
                 continue
             if setting.level is not None and setting.level is not alert.severity:
-                alert = replace(alert, severity=setting.level)
+                alert = alert._replace(severity=setting.level)
             kept.append(alert)
         return TunedAlerts(tuple(kept), suppressed, disabled)
 
