@@ -25,6 +25,12 @@ use pyo3::types::{PyDict, PyString, PyTuple};
 /// Equal values up to this many bytes are looked up without allocating.
 const EQUAL_BUFFER: usize = 256;
 
+/// Tables of more anchors scan without the automaton's prefilter. With many anchors the
+/// crate's byte prefilters rest on bytes most values hold (the "=" of every
+/// "sha256=..." in `Hashes`): each hit restarts the scan, which then costs twice a
+/// plain walk (bench/README.md).
+const PREFILTER_MAX_ANCHORS: usize = 64;
+
 /// Numbers selected by a scanned anchor: where it occurs anywhere in a value, at the
 /// value's start, at its end.
 struct Scanned {
@@ -159,6 +165,7 @@ impl FieldTable {
         } else {
             let built = AhoCorasick::builder()
                 .ascii_case_insensitive(ascii)
+                .prefilter(texts.len() <= PREFILTER_MAX_ANCHORS)
                 .build(&texts)
                 .map_err(|error| {
                     PyValueError::new_err(format!("anchors of field {name}: {error}"))
@@ -212,7 +219,7 @@ impl LiteralTables {
                     hits.add(numbers);
                 }
             }
-        } else if text.contains(['\u{130}', '\u{212A}']) {
+        } else if lowers_to_ascii(text) {
             return false;
         }
         Self::scan_automaton(table, text, hits);
@@ -364,6 +371,15 @@ impl LiteralTables {
             .collect();
         Ok(selected)
     }
+}
+
+/// Whether `text` holds İ or the Kelvin sign, the only characters other than ASCII that
+/// lower-case to ASCII (`LiteralTables::scan_unlowered`).
+fn lowers_to_ascii(text: &str) -> bool {
+    // Byte searches: `str::contains` with a set of chars decodes every character.
+    let bytes = text.as_bytes();
+    memchr::memmem::find(bytes, "\u{130}".as_bytes()).is_some()
+        || memchr::memmem::find(bytes, "\u{212A}".as_bytes()).is_some()
 }
 
 /// Whether Rust lower-cases the character as Python's `str.lower()` does, in every
