@@ -9,11 +9,11 @@ and a signal to the correlations that reference it in turn.
 """
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from time import perf_counter_ns
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from canhgac.correlator._alert import (
     KEY_ENTITY_FIELDS,
@@ -59,6 +59,12 @@ log = logging.getLogger(__name__)
 
 NOT_ROUTED = "no events routed to this logsource"
 NOT_USED = "raises no alerts (generate: false) and feeds no loaded correlation"
+
+_Record = TypeVar("_Record", bound=tuple[Any, ...])
+
+# A NamedTuple from its fields in order, without the Python frame of the NamedTuple's
+# own __new__ (which calls this): 0.22 µs instead of 0.37 for an Alert, measured.
+_new_tuple: Callable[[type[_Record], Iterable[Any]], _Record] = tuple.__new__
 
 # Layouts (see Correlator._layouts) kept; beyond, the cache starts afresh.
 LAYOUT_CACHE_SIZE = 4096
@@ -114,16 +120,22 @@ class _EventFacts(NamedTuple):
         fields = event.fields
         system = fields.get("labels.system")
         organization = fields.get("organization.name")
-        return cls(  # positional: keywords make a NamedTuple nearly twice as dear
-            event.timestamp,
-            (event.id,),
-            alert_id_part(event.id),
-            _key_entities(event),
-            # Text or nothing, the usual values, without a call.
-            system if system is None or system.__class__ is str else _first_text(system),
-            organization
-            if organization is None or organization.__class__ is str
-            else _first_text(organization),
+        event_id = event.id
+        # tuple.__new__ with the fields in order: what the NamedTuple's own __new__ does,
+        # without its Python frame.
+        return _new_tuple(
+            cls,
+            (
+                event.timestamp,
+                (event_id,),
+                alert_id_part(event_id),
+                _key_entities(fields),
+                # Text or nothing, the usual values, without a call.
+                system if system is None or system.__class__ is str else _first_text(system),
+                organization
+                if organization is None or organization.__class__ is str
+                else _first_text(organization),
+            ),
         )
 
 
@@ -144,26 +156,30 @@ class _RuleAlerts:
         """The rule's alert on the event `about` tells of."""
         digest = self._digest.copy()
         digest.update(about.id_part)
-        # Positional, in Alert's field order: keywords cost a quarter more, per alert.
-        return Alert(
-            digest.hexdigest(),
-            self._rule_id,
-            self._title,
-            self._severity,
-            about.timestamp,
-            about.event_ids,
-            about.entities,
-            about.system,
-            about.organization,
-            self._tags,
-            self._description,
+        timestamp, event_ids, _, entities, system, organization = about
+        # Every field of Alert in order, as in `_EventFacts.of`.
+        return _new_tuple(
+            Alert,
+            (
+                digest.hexdigest(),
+                self._rule_id,
+                self._title,
+                self._severity,
+                timestamp,
+                event_ids,
+                entities,
+                system,
+                organization,
+                self._tags,
+                self._description,
+            ),
         )
 
 
-def _key_entities(event: Event) -> tuple[tuple[str, str], ...]:
+def _key_entities(fields: Mapping[str, FieldValue]) -> tuple[tuple[str, str], ...]:
     found: list[tuple[str, str]] = []
     for name in KEY_ENTITY_FIELDS:
-        value = event.fields.get(name)
+        value = fields.get(name)
         if value is None:
             continue
         if value.__class__ is str:
