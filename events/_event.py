@@ -109,4 +109,6 @@ def make_event(
         merged["labels.system"] = system
     if organization is not None:
         merged["organization.name"] = organization
-    return Event(id=id, timestamp=timestamp.astimezone(UTC), fields=merged)
+    if timestamp.tzinfo is not UTC:  # parsers mostly give UTC already: no new datetime
+        timestamp = timestamp.astimezone(UTC)
+    return Event(id, timestamp, merged)

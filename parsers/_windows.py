@@ -205,7 +205,7 @@ def normalize_windows_event(
     has it; else the record written as compact JSON. Raises ParseError saying what is
     missing or wrong (no event id, no time, a record id that is not a number, ...).
     """
-    if not isinstance(record, Mapping):
+    if not _is_mapping(record):
         raise ParseError(f"a Windows event is a JSON object, not {type(record).__name__}")
     if original is None:
         try:
