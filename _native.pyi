@@ -44,6 +44,13 @@ class RulePrograms:
         fields: Mapping[str, FieldValue],
         stand_ins: bool,
     ) -> list[int]: ...
+    def timed_matching(
+        self,
+        positions: Sequence[int],
+        view: Mapping[str, tuple[str, ...]],
+        fields: Mapping[str, FieldValue],
+        stand_ins: bool,
+    ) -> tuple[list[int], list[int]]: ...
     def select_matching(
         self,
         tables: LiteralTables,

@@ -309,13 +309,18 @@ class Correlator:
         programs = self._programs if view.fields.__class__ is dict else None
         stand_ins = view.has_user_data()
         timed_ns = self._rule_timed_ns
-        matched: list[int] = []
+        if programs is not None:
+            # Timed natively: a Python call and two clock reads per rule cost more than
+            # most evaluations.
+            matched, spent = programs.timed_matching(candidates, view, view.fields, stand_ins)
+            for position, nanoseconds in zip(candidates, spent, strict=True):
+                timed_ns[position] += nanoseconds
+            self._route_timed[route.number] += 1
+            return matched
+        matched = []
         for position in candidates:
             start = perf_counter_ns()
-            if programs is None:
-                hit = bodies[position](view)
-            else:
-                hit = programs.matches(position, view, view.fields, stand_ins)
+            hit = bodies[position](view)
             timed_ns[position] += perf_counter_ns() - start
             if hit:
                 matched.append(position)

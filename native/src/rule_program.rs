@@ -17,6 +17,7 @@
 //! form: the whole rule is then evaluated by its Python predicate, the reference.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use pyo3::exceptions::PyValueError;
@@ -522,6 +523,30 @@ impl RulePrograms {
             }
         }
         Ok(matched)
+    }
+
+    /// `matching`, each evaluation timed: the matching positions, and the nanoseconds
+    /// each rule at `positions` took, in their order (a rule reading a field first pays
+    /// for reading it).
+    fn timed_matching(
+        &self,
+        positions: Vec<usize>,
+        view: &Bound<'_, PyAny>,
+        fields: &Bound<'_, PyDict>,
+        stand_ins: bool,
+    ) -> PyResult<(Vec<usize>, Vec<u64>)> {
+        let mut event = self.event(view, fields, stand_ins);
+        let mut matched = Vec::new();
+        let mut spent = Vec::with_capacity(positions.len());
+        for position in positions {
+            let start = Instant::now();
+            let hit = self.evaluate(position, &mut event)?;
+            spent.push(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX));
+            if hit {
+                matched.push(position);
+            }
+        }
+        Ok((matched, spent))
     }
 
     /// `matching` over the rules `tables` selects for the event (its

@@ -146,6 +146,12 @@ def test_the_native_evaluation_matches_what_the_python_predicates_match(
     view = EventView(fields)
     everything = list(range(len(rules)))
     assert programs.matching(everything, view, fields, view.has_user_data()) == expected
+    # The timed evaluation of sampled events: the same answer, a time for each rule.
+    view = EventView(fields)
+    matched, spent = programs.timed_matching(everything, view, fields, view.has_user_data())
+    assert matched == expected
+    assert len(spent) == len(everything)
+    assert all(nanoseconds >= 0 for nanoseconds in spent)
     for position in everything:
         view = EventView(fields)
         found = programs.matches(position, view, fields, view.has_user_data())
