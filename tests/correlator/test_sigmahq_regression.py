@@ -165,10 +165,16 @@ def test_the_native_evaluation_matches_what_python_matches_on_the_regression_eve
             )
             return native
 
-        def matches(
-            self, position: int, view: EventView, fields: dict[str, FieldValue], stand_ins: bool
-        ) -> bool:
-            return position in self.matching([position], view, fields, stand_ins)
+        def timed_matching(
+            self,
+            positions: Sequence[int],
+            view: EventView,
+            fields: dict[str, FieldValue],
+            stand_ins: bool,
+        ) -> tuple[list[int], list[int]]:
+            native, spent = programs.timed_matching(positions, view, fields, stand_ins)
+            assert native == self.matching(positions, view, fields, stand_ins)
+            return native, spent
 
     correlator._programs = BothWays()  # type: ignore[assignment]
     for path in sorted({case.evtx for case in CASES}):
