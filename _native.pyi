@@ -58,13 +58,6 @@ class RulePrograms:
         fields: Mapping[str, FieldValue],
         stand_ins: bool,
     ) -> list[int]: ...
-    def matches(
-        self,
-        position: int,
-        view: Mapping[str, tuple[str, ...]],
-        fields: Mapping[str, FieldValue],
-        stand_ins: bool,
-    ) -> bool: ...
     def native_count(self) -> int: ...
 
 class EcsPlan:

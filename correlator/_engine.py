@@ -305,18 +305,18 @@ class Correlator:
     def _timed_matches(self, route: Route, candidates: Sequence[int], view: EventView) -> list[int]:
         """The matching candidates, each evaluation timed (the sampled events); the rules
         the prefilter skipped count as evaluated in no time."""
-        bodies = self._bodies
         programs = self._programs if view.fields.__class__ is dict else None
-        stand_ins = view.has_user_data()
         timed_ns = self._rule_timed_ns
         if programs is not None:
             # Timed natively: a Python call and two clock reads per rule cost more than
             # most evaluations.
+            stand_ins = view.has_user_data()
             matched, spent = programs.timed_matching(candidates, view, view.fields, stand_ins)
             for position, nanoseconds in zip(candidates, spent, strict=True):
                 timed_ns[position] += nanoseconds
             self._route_timed[route.number] += 1
             return matched
+        bodies = self._bodies
         matched = []
         for position in candidates:
             start = perf_counter_ns()

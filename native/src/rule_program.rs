@@ -563,18 +563,6 @@ impl RulePrograms {
         self.matching(positions.collect(), view, fields, stand_ins)
     }
 
-    /// Whether the rule at `position` matches the event (see `matching`).
-    fn matches(
-        &self,
-        position: usize,
-        view: &Bound<'_, PyAny>,
-        fields: &Bound<'_, PyDict>,
-        stand_ins: bool,
-    ) -> PyResult<bool> {
-        let mut event = self.event(view, fields, stand_ins);
-        self.evaluate(position, &mut event)
-    }
-
     /// How many rules run without calling Python (their whole program is native).
     fn native_count(&self) -> usize {
         self.programs

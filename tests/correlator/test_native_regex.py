@@ -73,7 +73,7 @@ def _searches(pattern: str, text: str) -> tuple[bool, bool] | None:
     program = ("regex", "f", translated, predicate)
     programs = native_module().RulePrograms([(program, predicate)])
     fields = {"f": text}
-    native = programs.matches(0, EventView(fields), fields, False)
+    native = programs.matching([0], EventView(fields), fields, False) == [0]
     return native, regex.search(text) is not None
 
 

@@ -154,7 +154,7 @@ def test_the_native_evaluation_matches_what_the_python_predicates_match(
     assert all(nanoseconds >= 0 for nanoseconds in spent)
     for position in everything:
         view = EventView(fields)
-        found = programs.matches(position, view, fields, view.has_user_data())
+        found = programs.matching([position], view, fields, view.has_user_data()) == [position]
         assert found == (position in expected)
 
 
@@ -162,7 +162,7 @@ def _evaluate(rule: CompiledRule, fields: dict[str, FieldValue]) -> tuple[bool, 
     programs = native_programs([rule])
     assert programs is not None
     view = EventView(fields)
-    native = programs.matches(0, view, fields, view.has_user_data())
+    native = programs.matching([0], view, fields, view.has_user_data()) == [0]
     return native, rule.body(EventView(fields))
 
 
